@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/redrtc/redrtc/loop"
+)
+
+var errHelp = errors.New("help requested")
+
+type options struct {
+	cfg     loop.Config
+	daemon  bool
+	verbose bool
+	version bool
+}
+
+// parseFlags reads the C server's flags, each with a long and a short name.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	var timeoutSec int
+	fs := flag.NewFlagSet("redrtc", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	intVar := func(p *int, long, short string, def int) {
+		fs.IntVar(p, long, def, "")
+		fs.IntVar(p, short, def, "")
+	}
+	boolVar := func(p *bool, long, short string) {
+		fs.BoolVar(p, long, false, "")
+		if short != "" {
+			fs.BoolVar(p, short, false, "")
+		}
+	}
+	intVar(&o.cfg.Port, "port", "p", 8080)
+	fs.StringVar(&o.cfg.Interface, "interface", "all", "")
+	fs.StringVar(&o.cfg.Interface, "i", "all", "")
+	intVar(&o.cfg.Clients, "clients", "c", loop.DefaultClients)
+	intVar(&o.cfg.Rooms, "rooms", "r", loop.DefaultRooms)
+	intVar(&timeoutSec, "timeout", "t", int(loop.DefaultTimeout/time.Second))
+	boolVar(&o.daemon, "daemon", "d")
+	boolVar(&o.verbose, "verbose", "v")
+	boolVar(&o.version, "version", "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, errHelp
+		}
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o.cfg.Timeout = time.Duration(timeoutSec) * time.Second
+	if o.cfg.Port == 0 {
+		return o, fmt.Errorf("--port must be 1-65535, got 0")
+	}
+	return o, nil
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, `Usage: redrtc [options]
+
+RedRTC is a WebRTC signaling server: clients connect over WebSocket, join
+rooms of at most 6, and exchange offers, answers and ICE candidates.
+
+Options:
+  -p, --port N          TCP port to listen on (1-65535; default 8080)
+  -i, --interface ADDR  IP address or interface name (lo, eth0) to listen on;
+                        "all" for every interface (default all)
+  -c, --clients N       most clients connected at once (1-%d; default %d)
+  -r, --rooms N         most rooms open at once (1-%d; default %d)
+  -t, --timeout SEC     close a client silent for SEC seconds (at least %d;
+                        default %d); pings go out at a third of it
+  -d, --daemon          run in the background, detached from the terminal
+  -v, --verbose         log debug messages
+  -h, --help            show this help
+      --version         show the version, commit and Go version
+
+Logs go to stderr: readable on a terminal, JSON lines otherwise.
+`, loop.MaxClients, loop.DefaultClients, loop.MaxRooms, loop.DefaultRooms,
+		int(loop.MinTimeout/time.Second), int(loop.DefaultTimeout/time.Second))
+}
+
+func goVersion() string { return runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH }

@@ -1,0 +1,92 @@
+// Command redrtc is the RedRTC WebRTC signaling server.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/redrtc/redrtc/loop"
+)
+
+// Stamped by the Makefile with -ldflags -X.
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole program; it returns the exit status: 0, 1 for a runtime
+// failure, 2 for a bad command line.
+func run(args []string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags(args, stderr)
+	switch {
+	case errors.Is(err, errHelp):
+		printUsage(stdout)
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "redrtc: %v\nTry 'redrtc --help'.\n", err)
+		return 2
+	}
+	if opts.version {
+		fmt.Fprintf(stdout, "redrtc %s (commit %s, %s)\n", version, commit, goVersion())
+		return 0
+	}
+	if err := opts.cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "redrtc: %v\nTry 'redrtc --help'.\n", err)
+		return 2
+	}
+	if opts.daemon && os.Getenv(daemonEnv) == "" {
+		return daemonize(args, stdout, stderr)
+	}
+
+	log := newLogger(stderr, opts.verbose)
+	opts.cfg.Logger = &log
+	srv, err := loop.Start(opts.cfg)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		notifyParent(err)
+		return 1
+	}
+	notifyParent(nil)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case s := <-sig:
+		log.Info().Stringer("signal", s).Msg("shutting down")
+	case <-srv.Done():
+		log.Error().Msg("server stopped unexpectedly")
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Stop(ctx); err != nil {
+		log.Error().Err(err).Msg("shutdown")
+		return 1
+	}
+	return 0
+}
+
+// newLogger logs for people on a terminal and as JSON lines otherwise.
+func newLogger(w io.Writer, verbose bool) zerolog.Logger {
+	level := zerolog.InfoLevel
+	if verbose {
+		level = zerolog.DebugLevel
+	}
+	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.DateTime}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}

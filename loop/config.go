@@ -1,0 +1,133 @@
+package loop
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Defaults and ranges, kept from the C server this one replaces.
+const (
+	DefaultClients    = 1024
+	MaxClients        = 65536
+	DefaultRooms      = 256
+	MaxRooms          = 10000
+	DefaultTimeout    = 300 * time.Second
+	MinTimeout        = 30 * time.Second
+	DefaultMaxMessage = 64 << 10
+	// HandshakeTimeout closes a connection that has not finished its HTTP
+	// upgrade, so that half-sent requests cannot hold descriptors forever.
+	HandshakeTimeout = 5 * time.Second
+	// MaxHeaderBytes caps the HTTP upgrade request; more gets 431.
+	MaxHeaderBytes = 8 << 10
+)
+
+// Config is the whole configuration of a Server. Zero fields mean the
+// defaults documented on each; Start validates it once, and nothing reads
+// flags or globals after that.
+type Config struct {
+	// Port to listen on; 0 means any free port (Server.Addr reports it).
+	// The command line's default is 8080.
+	Port int
+	// Interface is an IP address or an interface name (lo, eth0) to listen
+	// on; "" or "all" means every interface.
+	Interface string
+	// Clients is the most clients connected at once (--clients, 1-65536;
+	// default 1024).
+	Clients int
+	// Rooms is the most rooms open at once (--rooms, 1-10000; default 256).
+	Rooms int
+	// Timeout closes a client after this long without a frame from it
+	// (--timeout, at least 30s; default 300s). Ping frames go out at a
+	// third of it, so live clients never reach it.
+	Timeout time.Duration
+	// MaxMessage is the largest message, fragments included, in bytes
+	// (default 64 KiB); a larger one closes the connection with 1009.
+	MaxMessage int
+	// EventLoops is the number of event loops (default: one per CPU).
+	EventLoops int
+	// Logger receives the server's logs (default: none).
+	Logger *zerolog.Logger
+}
+
+// withDefaults returns c with its zero fields filled in.
+func (c Config) withDefaults() Config {
+	if c.Clients == 0 {
+		c.Clients = DefaultClients
+	}
+	if c.Rooms == 0 {
+		c.Rooms = DefaultRooms
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MaxMessage == 0 {
+		c.MaxMessage = DefaultMaxMessage
+	}
+	if c.Logger == nil {
+		nop := zerolog.Nop()
+		c.Logger = &nop
+	}
+	return c
+}
+
+// Validate reports the first field out of its range, naming its flag.
+func (c Config) Validate() error { return c.withDefaults().validate(MinTimeout) }
+
+func (c Config) validate(minTimeout time.Duration) error {
+	switch {
+	case c.Port < 0 || c.Port > 65535:
+		return fmt.Errorf("--port must be 0-65535, got %d", c.Port)
+	case c.Clients < 1 || c.Clients > MaxClients:
+		return fmt.Errorf("--clients must be 1-%d, got %d", MaxClients, c.Clients)
+	case c.Rooms < 1 || c.Rooms > MaxRooms:
+		return fmt.Errorf("--rooms must be 1-%d, got %d", MaxRooms, c.Rooms)
+	case c.Timeout < minTimeout:
+		return fmt.Errorf("--timeout must be at least %d seconds, got %v", int(minTimeout/time.Second), c.Timeout)
+	case c.MaxMessage < 1024:
+		return fmt.Errorf("max message size must be at least 1024 bytes, got %d", c.MaxMessage)
+	case c.EventLoops < 0:
+		return fmt.Errorf("event loops must not be negative, got %d", c.EventLoops)
+	}
+	if _, err := c.listenIP(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// listenIP resolves Interface to the address to bind; "" means all.
+func (c Config) listenIP() (string, error) {
+	if c.Interface == "" || c.Interface == "all" {
+		return "", nil
+	}
+	if ip := net.ParseIP(c.Interface); ip != nil {
+		return ip.String(), nil
+	}
+	ifi, err := net.InterfaceByName(c.Interface)
+	if err != nil {
+		return "", fmt.Errorf("--interface %q is neither an IP address nor an interface: %w", c.Interface, err)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return "", fmt.Errorf("--interface %q: %w", c.Interface, err)
+	}
+	var v6 string
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if ipn.IP.To4() != nil {
+			return ipn.IP.String(), nil
+		}
+		if v6 == "" && !ipn.IP.IsLinkLocalUnicast() {
+			v6 = ipn.IP.String()
+		}
+	}
+	if v6 != "" {
+		return v6, nil
+	}
+	return "", fmt.Errorf("--interface %q has no usable address", c.Interface)
+}

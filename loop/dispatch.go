@@ -1,0 +1,127 @@
+package loop
+
+import (
+	"errors"
+
+	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/proto"
+	"github.com/redrtc/redrtc/registry"
+)
+
+// dispatch decodes one text message and acts on it.
+func (s *Server) dispatch(c *conn, payload []byte) {
+	var m proto.Message
+	if p := proto.Decode(payload, &m); !p.OK() {
+		s.sendError(c, p)
+		return
+	}
+	switch m.Event {
+	case proto.EventPing:
+		c.Send(c.ls.finish(proto.AppendPong(c.ls.begin()), ws.OpText))
+	case proto.EventJoinRoom:
+		s.join(c, &m)
+	case proto.EventLeaveRoom:
+		s.leave(c)
+	case proto.EventOffer, proto.EventAnswer, proto.EventICECandidate:
+		s.relay(c, &m)
+	}
+}
+
+// sendError sends an error event; the connection stays usable.
+func (s *Server) sendError(c *conn, p proto.Problem) {
+	c.Send(c.ls.finish(proto.AppendError(c.ls.begin(), p.Code, p.Message, p.Event), ws.OpText))
+}
+
+// relay forwards an offer, answer or candidate to a member of the sender's
+// room: encoded once, payload bytes passed through unchanged.
+func (s *Server) relay(c *conn, m *proto.Message) {
+	if c.client.Room() == nil {
+		s.sendError(c, proto.Problem{Code: proto.CodeNotInRoom, Message: "join a room first", Event: m.Event})
+		return
+	}
+	target := s.clients.Get(m.Target)
+	if target == nil || !c.client.SharesRoom(target) {
+		s.sendError(c, proto.Problem{Code: proto.CodeTargetNotFound, Message: "no such client in your room", Event: m.Event})
+		return
+	}
+	ls := c.ls
+	target.Sender.Send(ls.finish(proto.AppendRelay(ls.begin(), m.Event, c.client.ID, m.Payload), ws.OpText))
+}
+
+// join moves the client into the requested room, creating it when needed.
+func (s *Server) join(c *conn, m *proto.Message) {
+	var id []byte
+	if m.RoomID != nil {
+		id = m.RoomID
+	} else {
+		fresh, err := proto.NewClientID()
+		if err != nil {
+			s.log.Error().Err(err).Msg("room id")
+			s.sendError(c, proto.Problem{Code: proto.CodeBadRequest, Message: "could not create a room id", Event: proto.EventJoinRoom})
+			return
+		}
+		id = fresh.AppendText(nil)
+	}
+	var name string
+	if m.RoomName != nil {
+		name = string(m.RoomName)
+	} else {
+		name = `"` + string(id) + `"`
+	}
+	s.rooms.Leave(&c.client, c.ls)
+	err := s.rooms.Join(&c.client, id, name, c.ls)
+	switch {
+	case err == nil:
+	case errors.Is(err, registry.ErrRoomFull):
+		s.sendError(c, proto.Problem{Code: proto.CodeRoomFull, Message: "the room already has 6 participants", Event: proto.EventJoinRoom})
+	case errors.Is(err, registry.ErrRoomLimit):
+		s.sendError(c, proto.Problem{Code: proto.CodeRoomLimit, Message: "the server has reached its room limit", Event: proto.EventJoinRoom})
+	default:
+		s.log.Error().Err(err).Bytes("room", id).Msg("join")
+	}
+}
+
+// leave takes the client out of its room at its request.
+func (s *Server) leave(c *conn) {
+	r := s.rooms.Leave(&c.client, c.ls)
+	if r == nil {
+		s.sendError(c, proto.Problem{Code: proto.CodeNotInRoom, Message: "you are not in a room", Event: proto.EventLeaveRoom})
+		return
+	}
+	c.Send(c.ls.finish(proto.AppendRoomLeft(c.ls.begin(), r.ID), ws.OpText))
+}
+
+// memberIDs collects a room's member ids; call with the room's lock held.
+func (ls *loopState) memberIDs(r *registry.Room) []proto.ClientID {
+	ls.ids = ls.ids[:0]
+	for _, m := range r.Members() {
+		ls.ids = append(ls.ids, m.ID)
+	}
+	return ls.ids
+}
+
+// Joined announces a join: room-created (to a creator), room-joined (to the
+// joiner), then participants to every member. It implements
+// registry.Announcer and runs under the room's lock.
+func (ls *loopState) Joined(r *registry.Room, joiner *registry.Client, created bool) {
+	if created {
+		joiner.Sender.Send(ls.finish(proto.AppendRoomCreated(ls.begin(), r.ID, r.Name), ws.OpText))
+	}
+	ids := ls.memberIDs(r)
+	joiner.Sender.Send(ls.finish(proto.AppendRoomJoined(ls.begin(), r.ID, r.Name, ids), ws.OpText))
+	ls.announce(r, ids)
+}
+
+// Left announces a departure to the members who remain.
+func (ls *loopState) Left(r *registry.Room, _ *registry.Client) {
+	ls.announce(r, ls.memberIDs(r))
+}
+
+// announce sends one participants frame, encoded once, to every member.
+func (ls *loopState) announce(r *registry.Room, ids []proto.ClientID) {
+	frame := ls.finish(proto.AppendParticipants(ls.begin(), r.ID, ids), ws.OpText)
+	for _, m := range r.Members() {
+		m.Sender.Send(frame)
+	}
+}

@@ -1,0 +1,226 @@
+package loop
+
+import (
+	"encoding/binary"
+	"io"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/proto"
+)
+
+// maxServerHeader is the largest header of an unmasked server frame.
+const maxServerHeader = 10
+
+// sliceReader reads from a byte slice; it feeds ws.ReadHeaderBuffer the bytes
+// gnet has buffered, without copying them.
+type sliceReader struct{ b []byte }
+
+func (r *sliceReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// headerWriter receives the header ws.WriteHeaderBuffer writes.
+type headerWriter struct{ b []byte }
+
+func (w *headerWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b[:0], p...)
+	return len(p), nil
+}
+
+// begin starts encoding a frame in ls.enc, leaving room for its header, and
+// returns the slice to append the payload to.
+func (ls *loopState) begin() []byte {
+	return ls.enc[:maxServerHeader]
+}
+
+// finish writes the header in front of the payload appended to begin's slice
+// and returns the whole frame, valid until the next begin.
+func (ls *loopState) finish(b []byte, op ws.OpCode) []byte {
+	ls.enc = b
+	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(b) - maxServerHeader)}
+	// Cannot fail: hdr is large enough and hw accepts every write.
+	_ = ws.WriteHeaderBuffer(&ls.hw, h, ls.hdr[:])
+	start := maxServerHeader - len(ls.hw.b)
+	copy(b[start:], ls.hw.b)
+	return b[start:]
+}
+
+// closeFrame encodes a close frame with the given code and reason.
+func (ls *loopState) closeFrame(code ws.StatusCode, reason string) []byte {
+	b := ls.begin()
+	b = binary.BigEndian.AppendUint16(b, uint16(code))
+	b = append(b, reason...)
+	return ls.finish(b, ws.OpClose)
+}
+
+// frameError is a protocol violation that ends the connection.
+type frameError struct {
+	code   ws.StatusCode
+	reason string
+}
+
+var (
+	errUnmasked      = &frameError{ws.StatusProtocolError, "client frames must be masked"}
+	errReservedBits  = &frameError{ws.StatusProtocolError, "reserved bits set"}
+	errBadOpcode     = &frameError{ws.StatusProtocolError, "unknown opcode"}
+	errBadControl    = &frameError{ws.StatusProtocolError, "control frames must be final and at most 125 bytes"}
+	errContinuation  = &frameError{ws.StatusProtocolError, "continuation frame without a message to continue"}
+	errInterleaved   = &frameError{ws.StatusProtocolError, "new message before the fragmented one ended"}
+	errBadClose      = &frameError{ws.StatusProtocolError, "malformed close frame"}
+	errTooBig        = &frameError{ws.StatusMessageTooBig, "message too big"}
+	errBadUTF8       = &frameError{ws.StatusInvalidFramePayloadData, "text message is not valid UTF-8"}
+	errCloseBadUTF8  = &frameError{ws.StatusInvalidFramePayloadData, "close reason is not valid UTF-8"}
+	errHeaderLength  = &frameError{ws.StatusProtocolError, "malformed frame length"}
+)
+
+// frames processes every complete frame at the start of buf and returns how
+// many bytes it consumed. It stops at an incomplete frame, or after a frame
+// that ends the connection.
+func (s *Server) frames(c *conn, buf []byte) int {
+	ls := c.ls
+	consumed := 0
+	for c.phase == phaseWS && len(buf)-consumed >= 2 {
+		ls.hr.b = buf[consumed:]
+		h, err := ws.ReadHeaderBuffer(&ls.hr, ls.hdr[:])
+		if err != nil {
+			if err == ws.ErrHeaderLengthMSB || err == ws.ErrHeaderLengthUnexpected {
+				s.fail(c, errHeaderLength)
+				return len(buf)
+			}
+			return consumed // header incomplete
+		}
+		headerLen := len(buf) - consumed - len(ls.hr.b)
+		if ferr := s.checkHeader(c, h); ferr != nil {
+			s.fail(c, ferr)
+			return len(buf)
+		}
+		if int64(len(ls.hr.b)) < h.Length {
+			return consumed // payload incomplete
+		}
+		payload := buf[consumed+headerLen : consumed+headerLen+int(h.Length)]
+		consumed += headerLen + int(h.Length)
+		ws.Cipher(payload, h.Mask, 0)
+		c.lastSeen = ls.srv.now()
+		c.pinged = false
+		if ferr := s.frame(c, h, payload); ferr != nil {
+			s.fail(c, ferr)
+			return len(buf)
+		}
+	}
+	return consumed
+}
+
+// checkHeader rejects a frame from its header alone, before its payload is
+// buffered, so that an oversized frame is refused without reading it.
+func (s *Server) checkHeader(c *conn, h ws.Header) *frameError {
+	switch {
+	case !h.Masked:
+		return errUnmasked
+	case h.Rsv != 0:
+		return errReservedBits
+	case h.OpCode.IsReserved():
+		return errBadOpcode
+	case h.OpCode.IsControl():
+		if !h.Fin || h.Length > ws.MaxControlFramePayloadSize {
+			return errBadControl
+		}
+	case h.OpCode == ws.OpContinuation:
+		if c.fragOp == 0 {
+			return errContinuation
+		}
+		if int64(len(c.frag))+h.Length > int64(s.cfg.MaxMessage) {
+			return errTooBig
+		}
+	default: // text or binary
+		if c.fragOp != 0 {
+			return errInterleaved
+		}
+		if h.Length > int64(s.cfg.MaxMessage) {
+			return errTooBig
+		}
+	}
+	return nil
+}
+
+// frame handles one complete, unmasked frame.
+func (s *Server) frame(c *conn, h ws.Header, payload []byte) *frameError {
+	switch h.OpCode {
+	case ws.OpPing:
+		c.Send(c.ls.finish(append(c.ls.begin(), payload...), ws.OpPong))
+	case ws.OpPong:
+		// lastSeen is all a pong is for.
+	case ws.OpClose:
+		return s.closeReceived(c, payload)
+	case ws.OpContinuation:
+		c.frag = append(c.frag, payload...)
+		if h.Fin {
+			op := c.fragOp
+			ferr := s.message(c, op, c.frag)
+			c.fragOp, c.frag = 0, nil
+			return ferr
+		}
+	default:
+		if !h.Fin {
+			c.fragOp = h.OpCode
+			c.frag = append(make([]byte, 0, len(payload)*2), payload...)
+			return nil
+		}
+		return s.message(c, h.OpCode, payload)
+	}
+	return nil
+}
+
+// closeReceived answers a close frame with the same code and closes.
+func (s *Server) closeReceived(c *conn, payload []byte) *frameError {
+	code := ws.StatusNormalClosure
+	if len(payload) > 0 {
+		if len(payload) < 2 {
+			return errBadClose
+		}
+		code = ws.StatusCode(binary.BigEndian.Uint16(payload))
+		if !validCloseCode(code) {
+			return errBadClose
+		}
+		if !utf8.Valid(payload[2:]) {
+			return errCloseBadUTF8
+		}
+	}
+	c.sendAndClose(c.ls.closeFrame(code, ""))
+	return nil
+}
+
+// validCloseCode reports whether a peer may send code (RFC 6455 7.4).
+func validCloseCode(code ws.StatusCode) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
+		return true
+	case code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
+}
+
+// fail sends a close frame for a protocol violation and ends the connection.
+func (s *Server) fail(c *conn, ferr *frameError) {
+	c.sendAndClose(c.ls.closeFrame(ferr.code, ferr.reason))
+}
+
+// message handles one whole data message.
+func (s *Server) message(c *conn, op ws.OpCode, payload []byte) *frameError {
+	if op == ws.OpBinary {
+		s.sendError(c, proto.Problem{Code: proto.CodeBadRequest, Message: "binary messages are not supported; send JSON text"})
+		return nil
+	}
+	if !utf8.Valid(payload) {
+		return errBadUTF8
+	}
+	s.dispatch(c, payload)
+	return nil
+}

@@ -1,0 +1,182 @@
+package loop
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/proto"
+)
+
+// Subprotocol is selected when a client offers it; clients offering none are
+// accepted too.
+const Subprotocol = "webrtc-signaling"
+
+var headerEnd = []byte("\r\n\r\n")
+
+// statusTryAgainLater is close code 1013, which gobwas/ws does not name.
+const statusTryAgainLater ws.StatusCode = 1013
+
+// handshakeIO is the io.ReadWriter ws.Upgrader works on: it reads exactly the
+// request's header bytes and collects the response.
+type handshakeIO struct {
+	r   sliceReader
+	out *[]byte
+}
+
+func (h *handshakeIO) Read(p []byte) (int, error) { return h.r.Read(p) }
+
+func (h *handshakeIO) Write(p []byte) (int, error) {
+	*h.out = append(*h.out, p...)
+	return len(p), nil
+}
+
+// newUpgrader returns the upgrader shared by every loop; its callbacks keep
+// no state, so it is safe for concurrent use.
+func newUpgrader() ws.Upgrader {
+	return ws.Upgrader{
+		ReadBufferSize: MaxHeaderBytes,
+		ProtocolCustom: func(offered []byte) (string, bool) {
+			for _, p := range bytes.Split(offered, []byte(",")) {
+				if string(bytes.TrimSpace(p)) == Subprotocol {
+					return Subprotocol, true
+				}
+			}
+			return "", true
+		},
+	}
+}
+
+// handshake handles the HTTP request at the start of buf and returns the
+// bytes it consumed, or 0 while the request is still incomplete. gnet may hand
+// over half a request, or a request followed by the first frames: only the
+// request's own bytes are consumed, and the rest is left for the frame parser.
+func (s *Server) handshake(c *conn, buf []byte) int {
+	end := bytes.Index(buf, headerEnd)
+	if end < 0 {
+		if len(buf) > MaxHeaderBytes {
+			s.httpReply(c, "431 Request Header Fields Too Large", "request headers too large\n")
+			return len(buf)
+		}
+		return 0
+	}
+	n := end + len(headerEnd)
+	if n > MaxHeaderBytes {
+		s.httpReply(c, "431 Request Header Fields Too Large", "request headers too large\n")
+		return len(buf)
+	}
+	req := buf[:n]
+	method, path, ok := requestLine(req)
+	if !ok {
+		s.httpReply(c, "400 Bad Request", "malformed request\n")
+		return len(buf)
+	}
+	if !hasHeader(req, "upgrade") {
+		if string(method) == "GET" && string(path) == "/healthz" {
+			s.healthz(c)
+		} else {
+			s.httpReply(c, "426 Upgrade Required", "this is a WebSocket endpoint\n")
+		}
+		return len(buf)
+	}
+
+	ls := c.ls
+	ls.httpOut = ls.httpOut[:0]
+	hio := handshakeIO{r: sliceReader{b: req}, out: &ls.httpOut}
+	if _, err := s.upgrader.Upgrade(&hio); err != nil {
+		s.log.Debug().Err(err).Msg("handshake rejected")
+		c.sendAndClose(ls.httpOut)
+		return len(buf)
+	}
+	c.Send(ls.httpOut)
+	c.phase = phaseWS
+	c.lastSeen = s.now()
+	s.admit(c)
+	return n
+}
+
+// admit gives an upgraded connection its client id, or turns it away with
+// server-full and close code 1013 when the server is at --clients.
+func (s *Server) admit(c *conn) {
+	ls := c.ls
+	id, err := proto.NewClientID()
+	if err == nil {
+		c.client.ID = id
+		c.client.Sender = c
+		err = s.clients.Add(&c.client)
+	}
+	if err != nil {
+		s.log.Debug().Err(err).Msg("client refused")
+		s.sendError(c, proto.Problem{Code: proto.CodeServerFull, Message: "the server is full; try again later"})
+		c.sendAndClose(ls.closeFrame(statusTryAgainLater, "server full"))
+		return
+	}
+	c.registered = true
+	c.Send(ls.finish(proto.AppendClientID(ls.begin(), id), ws.OpText))
+}
+
+// healthz answers GET /healthz with the current counts.
+func (s *Server) healthz(c *conn) {
+	body := c.ls.enc[:0]
+	body = append(body, `{"status":"ok","clients":`...)
+	body = strconv.AppendInt(body, int64(s.clients.Len()), 10)
+	body = append(body, `,"rooms":`...)
+	body = strconv.AppendInt(body, int64(s.rooms.Len()), 10)
+	body = append(body, "}\n"...)
+	c.ls.enc = body
+	s.httpResponse(c, "200 OK", "application/json", body)
+}
+
+// httpReply answers a request that is not upgraded and closes.
+func (s *Server) httpReply(c *conn, status, body string) {
+	s.httpResponse(c, status, "text/plain; charset=utf-8", []byte(body))
+}
+
+func (s *Server) httpResponse(c *conn, status, contentType string, body []byte) {
+	out := c.ls.httpOut[:0]
+	out = append(out, "HTTP/1.1 "...)
+	out = append(out, status...)
+	out = append(out, "\r\nContent-Type: "...)
+	out = append(out, contentType...)
+	out = append(out, "\r\nContent-Length: "...)
+	out = strconv.AppendInt(out, int64(len(body)), 10)
+	if status[:3] == "426" {
+		out = append(out, "\r\nUpgrade: websocket"...)
+	}
+	out = append(out, "\r\nConnection: close\r\n\r\n"...)
+	out = append(out, body...)
+	c.ls.httpOut = out
+	c.sendAndClose(out)
+}
+
+// requestLine splits "METHOD PATH HTTP/1.x" and checks its shape.
+func requestLine(req []byte) (method, path []byte, ok bool) {
+	line := req[:bytes.IndexByte(req, '\n')+1]
+	line = bytes.TrimRight(line, "\r\n")
+	sp1 := bytes.IndexByte(line, ' ')
+	if sp1 <= 0 {
+		return nil, nil, false
+	}
+	rest := line[sp1+1:]
+	sp2 := bytes.IndexByte(rest, ' ')
+	if sp2 <= 0 || !bytes.HasPrefix(rest[sp2+1:], []byte("HTTP/1.")) {
+		return nil, nil, false
+	}
+	target := rest[:sp2]
+	if q := bytes.IndexByte(target, '?'); q >= 0 {
+		target = target[:q]
+	}
+	return line[:sp1], target, true
+}
+
+// hasHeader reports whether the request has a header named name (lower case).
+func hasHeader(req []byte, name string) bool {
+	for line := range bytes.SplitSeq(req, []byte("\r\n")) {
+		colon := bytes.IndexByte(line, ':')
+		if colon == len(name) && bytes.EqualFold(line[:colon], []byte(name)) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,329 @@
+package loop
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
+)
+
+// waitTimeout bounds every wait for the server; nothing in these tests sleeps.
+const waitTimeout = 10 * time.Second
+
+// startServer starts a real server on 127.0.0.1 with a free port and stops it
+// when the test ends. A minTimeout below 30s lets idle-timeout tests run fast.
+func startServer(t testing.TB, cfg Config) *Server {
+	t.Helper()
+	cfg.Interface = "127.0.0.1"
+	srv, err := start(cfg, 100*time.Millisecond)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		if err := srv.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return srv
+}
+
+func wsURL(srv *Server) string { return "ws://" + srv.Addr().String() + "/" }
+
+// event is a received message.
+type event struct {
+	Event string          `json:"event"`
+	Data  json.RawMessage `json:"data"`
+}
+
+func (e event) field(t testing.TB, name string) any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(e.Data, &m); err != nil {
+		t.Fatalf("data of %s is not an object: %s", e.Event, e.Data)
+	}
+	return m[name]
+}
+
+func (e event) str(t testing.TB, name string) string {
+	t.Helper()
+	s, _ := e.field(t, name).(string)
+	return s
+}
+
+func (e event) list(t testing.TB, name string) []string {
+	t.Helper()
+	raw, _ := e.field(t, name).([]any)
+	out := make([]string, 0, len(raw))
+	for _, v := range raw {
+		s, _ := v.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+// client is a WebSocket client from an independent library.
+type client struct {
+	t  testing.TB
+	ws *websocket.Conn
+	id string
+}
+
+// dial connects, offering the subprotocol, and reads the client-id.
+func dial(t testing.TB, srv *Server) *client {
+	t.Helper()
+	c := dialNoID(t, srv)
+	ev := c.expect("client-id")
+	c.id = ev.str(t, "clientId")
+	if len(c.id) != 36 {
+		t.Fatalf("client-id %q is not a UUID", c.id)
+	}
+	return c
+}
+
+func dialNoID(t testing.TB, srv *Server) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	conn, resp, err := websocket.Dial(ctx, wsURL(srv), &websocket.DialOptions{Subprotocols: []string{Subprotocol}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	if resp.Header.Get("Sec-WebSocket-Protocol") != Subprotocol {
+		t.Fatalf("subprotocol %q not selected", Subprotocol)
+	}
+	conn.SetReadLimit(1 << 20)
+	c := &client{t: t, ws: conn}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	return c
+}
+
+func (c *client) send(evt string, data any) {
+	c.t.Helper()
+	b, err := json.Marshal(map[string]any{"event": evt, "data": data})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.sendRaw(string(b))
+}
+
+func (c *client) sendRaw(msg string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+func (c *client) read() (event, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	typ, b, err := c.ws.Read(ctx)
+	if err != nil {
+		return event{}, err
+	}
+	if typ != websocket.MessageText {
+		return event{}, fmt.Errorf("got a %v message", typ)
+	}
+	var ev event
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return event{}, fmt.Errorf("bad JSON from server: %s", b)
+	}
+	return ev, nil
+}
+
+// expect reads the next message and checks its event name.
+func (c *client) expect(name string) event {
+	c.t.Helper()
+	ev, err := c.read()
+	if err != nil {
+		c.t.Fatalf("waiting for %s: %v", name, err)
+	}
+	if ev.Event != name {
+		c.t.Fatalf("got %s %s, want %s", ev.Event, ev.Data, name)
+	}
+	return ev
+}
+
+// expectError reads the next message and checks it is the given error.
+func (c *client) expectError(code, cause string) event {
+	c.t.Helper()
+	ev := c.expect("error")
+	if got := ev.str(c.t, "code"); got != code {
+		c.t.Fatalf("error code %q, want %q (%s)", got, code, ev.Data)
+	}
+	if got := ev.str(c.t, "event"); got != cause {
+		c.t.Fatalf("error event %q, want %q (%s)", got, cause, ev.Data)
+	}
+	if ev.str(c.t, "message") == "" {
+		c.t.Fatalf("error without a message: %s", ev.Data)
+	}
+	return ev
+}
+
+// expectClose reads until the connection closes and checks the close code.
+func (c *client) expectClose(code websocket.StatusCode) {
+	c.t.Helper()
+	for {
+		_, err := c.read()
+		if err == nil {
+			continue
+		}
+		if got := websocket.CloseStatus(err); got != code {
+			c.t.Fatalf("closed with %v (%v), want %v", got, err, code)
+		}
+		return
+	}
+}
+
+// join joins a room and consumes the replies up to the joiner's participants.
+func (c *client) join(room string) event {
+	c.t.Helper()
+	c.send("join-room", map[string]any{"roomId": room})
+	for {
+		ev := c.expect2("room-created", "room-joined")
+		if ev.Event == "room-joined" {
+			c.expect("participants")
+			return ev
+		}
+	}
+}
+
+func (c *client) expect2(a, b string) event {
+	c.t.Helper()
+	ev, err := c.read()
+	if err != nil {
+		c.t.Fatalf("waiting for %s or %s: %v", a, b, err)
+	}
+	if ev.Event != a && ev.Event != b {
+		c.t.Fatalf("got %s %s, want %s or %s", ev.Event, ev.Data, a, b)
+	}
+	return ev
+}
+
+// eventually polls cond until it holds or waitTimeout passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// rawConn is a hand-driven TCP connection for byte-level tests.
+type rawConn struct {
+	t  testing.TB
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t testing.TB, srv *Server) *rawConn {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", srv.Addr().String(), waitTimeout)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	_ = nc.SetDeadline(time.Now().Add(waitTimeout))
+	t.Cleanup(func() { _ = nc.Close() })
+	return &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
+}
+
+const upgradeRequest = "GET /signal HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+func (r *rawConn) write(b []byte) {
+	r.t.Helper()
+	if _, err := r.nc.Write(b); err != nil {
+		r.t.Fatalf("write: %v", err)
+	}
+}
+
+// response reads an HTTP response to the request it was given.
+func (r *rawConn) response() *http.Response {
+	r.t.Helper()
+	resp, err := http.ReadResponse(r.br, nil)
+	if err != nil {
+		r.t.Fatalf("read response: %v", err)
+	}
+	return resp
+}
+
+// upgrade performs the handshake and reads client-id.
+func (r *rawConn) upgrade() string {
+	r.t.Helper()
+	r.write([]byte(upgradeRequest))
+	if resp := r.response(); resp.StatusCode != http.StatusSwitchingProtocols {
+		r.t.Fatalf("upgrade status %d", resp.StatusCode)
+	}
+	return r.expectText("client-id").str(r.t, "clientId")
+}
+
+// frame builds a masked client frame.
+func frame(op ws.OpCode, fin bool, payload []byte) []byte {
+	f := ws.NewFrame(op, fin, append([]byte(nil), payload...))
+	f = ws.MaskFrameInPlace(f)
+	b, err := ws.CompileFrame(f)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func (r *rawConn) readFrame() ws.Frame {
+	r.t.Helper()
+	f, err := ws.ReadFrame(r.br)
+	if err != nil {
+		r.t.Fatalf("read frame: %v", err)
+	}
+	if f.Header.Masked {
+		r.t.Fatal("server frame is masked")
+	}
+	return f
+}
+
+func (r *rawConn) expectText(name string) event {
+	r.t.Helper()
+	f := r.readFrame()
+	if f.Header.OpCode != ws.OpText {
+		r.t.Fatalf("got opcode %v (%q), want text %s", f.Header.OpCode, f.Payload, name)
+	}
+	var ev event
+	if err := json.Unmarshal(f.Payload, &ev); err != nil || ev.Event != name {
+		r.t.Fatalf("got %s, want %s", f.Payload, name)
+	}
+	return ev
+}
+
+// expectClose reads frames until a close frame and checks its code, then
+// checks the server closes the TCP connection.
+func (r *rawConn) expectClose(code ws.StatusCode) {
+	r.t.Helper()
+	for {
+		f := r.readFrame()
+		if f.Header.OpCode != ws.OpClose {
+			continue
+		}
+		got, reason := ws.ParseCloseFrameData(f.Payload)
+		if got != code {
+			r.t.Fatalf("close code %d (%q), want %d", got, reason, code)
+		}
+		break
+	}
+	if _, err := io.Copy(io.Discard, r.br); err != nil && !strings.Contains(err.Error(), "reset") {
+		r.t.Fatalf("after close: %v", err)
+	}
+}

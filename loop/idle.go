@@ -1,0 +1,51 @@
+package loop
+
+import (
+	"context"
+
+	"github.com/gobwas/ws"
+)
+
+// idleScan runs on one event loop, queued there by OnTick, and handles that
+// loop's connections without any lock: no timer per connection.
+type idleScan struct{ ls *loopState }
+
+// Run closes connections idle past --timeout (1001), pings those idle for a
+// third of it, and closes connections still in the HTTP upgrade after
+// HandshakeTimeout.
+func (t idleScan) Run(context.Context) error {
+	ls := t.ls
+	s := ls.srv
+	ls.enter()
+	defer ls.exit()
+	now := s.now()
+	timeout := int64(s.cfg.Timeout)
+	ls.expired = ls.expired[:0]
+	for _, c := range ls.conns {
+		idle := now - c.lastSeen
+		switch c.phase {
+		case phaseHTTP:
+			if idle >= int64(HandshakeTimeout) {
+				ls.expired = append(ls.expired, c)
+			}
+		case phaseWS:
+			switch {
+			case idle >= timeout:
+				ls.expired = append(ls.expired, c)
+			case idle >= timeout/3 && !c.pinged:
+				c.pinged = true
+				c.Send(ls.finish(ls.begin(), ws.OpPing))
+			}
+		}
+	}
+	for _, c := range ls.expired {
+		if c.phase == phaseWS {
+			c.sendAndClose(ls.closeFrame(ws.StatusGoingAway, "idle timeout"))
+		} else {
+			c.phase = phaseClosing
+			_ = c.gc.Close()
+		}
+	}
+	clear(ls.expired)
+	return nil
+}

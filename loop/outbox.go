@@ -1,0 +1,175 @@
+package loop
+
+import (
+	"context"
+	"sync"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/redrtc/redrtc/proto"
+)
+
+// Every write to a client goes through its loop's outbox: senders on any
+// goroutine append to the client's pending bytes under loopState.mu, and the
+// loop writes each pending client once, at the end of whatever it is doing.
+// That gives three properties at once:
+//   - one write syscall per client per batch, however many messages arrived
+//     for it (relays, announcements, replies);
+//   - messages reach a client in the order they were queued, so members see a
+//     room's changes in the order the room's lock made them;
+//   - no socket write happens inside a handler's critical section, so a write
+//     error that makes gnet close a socket (and call OnClose) never re-enters
+//     code holding a lock.
+// A loop that is idle is woken with one task per batch, not one per message.
+
+// maxPooledBuf is the largest pending buffer kept for reuse.
+const maxPooledBuf = 256 << 10
+
+// loopState is the per-event-loop state. The fields above mu are owned by the
+// loop's goroutine.
+type loopState struct {
+	srv *Server
+	el  gnet.EventLoop
+
+	// conns lists the loop's open connections for the idle scan.
+	conns []*conn
+	// enc is the frame being encoded; see begin and finish.
+	enc []byte
+	// hdr and hw serve ws.WriteHeaderBuffer; hr serves ws.ReadHeaderBuffer.
+	hdr [16]byte
+	hw  headerWriter
+	hr  sliceReader
+	// ids is scratch for a room's member ids.
+	ids []proto.ClientID
+	// batch holds the clients being written, with their bytes.
+	batch []pending
+	// expired collects conns the idle scan closes.
+	expired []*conn
+	// httpOut collects the upgrade response.
+	httpOut []byte
+
+	mu sync.Mutex
+	// depth counts the handlers running on the loop: the outermost one
+	// writes the outbox when it ends; nested ones (OnClose called by gnet
+	// from inside a write) leave it to the outermost.
+	depth int
+	// wakePending is set while a flush task is queued on the idle loop.
+	wakePending bool
+	inbox       []*conn
+	free        [][]byte
+}
+
+// pending is one client's share of a batch, taken out of the outbox.
+type pending struct {
+	c     *conn
+	buf   []byte
+	close bool
+}
+
+// maxFreeBufs bounds the loop's pool of pending buffers.
+const maxFreeBufs = 1024
+
+// enqueue appends msg to c's pending bytes. Safe from any goroutine.
+func (ls *loopState) enqueue(c *conn, msg []byte, closeAfter bool) {
+	ls.mu.Lock()
+	if c.gone || c.closeAfter {
+		ls.mu.Unlock()
+		return
+	}
+	if !c.queued {
+		c.queued = true
+		ls.inbox = append(ls.inbox, c)
+	}
+	if c.out == nil {
+		if n := len(ls.free); n > 0 {
+			c.out = ls.free[n-1]
+			ls.free = ls.free[:n-1]
+		}
+	}
+	c.out = append(c.out, msg...)
+	c.closeAfter = closeAfter
+	wake := ls.depth == 0 && !ls.wakePending
+	if wake {
+		ls.wakePending = true
+	}
+	ls.mu.Unlock()
+	if wake {
+		// An error means the engine is shutting down and the loop gone.
+		_ = ls.el.Execute(context.Background(), ls)
+	}
+}
+
+// Run is the flush task queued on an idle loop; it implements gnet.Runnable.
+func (ls *loopState) Run(context.Context) error {
+	ls.mu.Lock()
+	ls.wakePending = false
+	ls.mu.Unlock()
+	ls.enter()
+	ls.exit()
+	return nil
+}
+
+// enter marks the start of a handler on the loop.
+func (ls *loopState) enter() {
+	ls.mu.Lock()
+	ls.depth++
+	ls.mu.Unlock()
+}
+
+// exit ends a handler; the outermost one writes everything pending.
+func (ls *loopState) exit() {
+	for {
+		ls.mu.Lock()
+		if ls.depth > 1 || len(ls.inbox) == 0 {
+			ls.depth--
+			ls.mu.Unlock()
+			return
+		}
+		for _, c := range ls.inbox {
+			ls.batch = append(ls.batch, pending{c: c, buf: c.out, close: c.closeAfter})
+			c.out = nil
+			c.queued = false
+		}
+		clear(ls.inbox)
+		ls.inbox = ls.inbox[:0]
+		ls.mu.Unlock()
+
+		// gone is written only on this goroutine, so it is read here unlocked.
+		for _, p := range ls.batch {
+			if !p.c.gone {
+				// A failed write makes gnet close the conn (calling OnClose).
+				_, _ = p.c.gc.Write(p.buf)
+			}
+		}
+		for _, p := range ls.batch {
+			if p.close && !p.c.gone {
+				// Close is queued behind this handler, so it follows the write.
+				_ = p.c.gc.Close()
+			}
+		}
+
+		ls.mu.Lock()
+		for _, p := range ls.batch {
+			ls.recycle(p.buf)
+		}
+		ls.mu.Unlock()
+		clear(ls.batch)
+		ls.batch = ls.batch[:0]
+	}
+}
+
+// recycle keeps b for reuse. Call with ls.mu held.
+func (ls *loopState) recycle(b []byte) {
+	if b != nil && cap(b) <= maxPooledBuf && len(ls.free) < maxFreeBufs {
+		ls.free = append(ls.free, b[:0])
+	}
+}
+
+// forget drops c's pending bytes once the connection is closed.
+func (ls *loopState) forget(c *conn) {
+	ls.mu.Lock()
+	c.gone = true
+	ls.recycle(c.out)
+	c.out = nil
+	ls.mu.Unlock()
+}

@@ -1,0 +1,248 @@
+// Package loop is RedRTC's network side: a gnet multi-reactor event loop that
+// upgrades HTTP to WebSocket, frames and unframes messages, and dispatches them.
+package loop
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+	"github.com/rs/zerolog"
+
+	"github.com/redrtc/redrtc/proto"
+	"github.com/redrtc/redrtc/registry"
+)
+
+// Server is a running RedRTC server.
+type Server struct {
+	gnet.BuiltinEventEngine
+
+	cfg      Config
+	log      zerolog.Logger
+	clients  *registry.Clients
+	rooms    *registry.Rooms
+	upgrader ws.Upgrader
+	// clock is the coarse time, in nanoseconds, that stamps lastSeen; the
+	// ticker advances it.
+	clock atomic.Int64
+	// tickEvery is how often idle connections are looked for.
+	tickEvery time.Duration
+
+	// The server accepts connections itself (see accept.go) and hands them
+	// to the event loops of a gnet engine that has no listener of its own.
+	ln        *net.TCPListener
+	engine    *gnet.Client
+	accepting sync.WaitGroup
+	stopOnce  sync.Once
+	done      chan struct{}
+
+	loopsMu sync.Mutex
+	loops   map[gnet.EventLoop]*loopState
+}
+
+// Start validates cfg, starts the server and returns once it is accepting
+// connections.
+func Start(cfg Config) (*Server, error) { return start(cfg, MinTimeout) }
+
+// start is Start with the shortest allowed --timeout as a parameter, so that
+// tests can see a timeout happen in well under 30 seconds.
+func start(cfg Config, minTimeout time.Duration) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(minTimeout); err != nil {
+		return nil, err
+	}
+	ip, err := cfg.listenIP()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       *cfg.Logger,
+		clients:   registry.NewClients(cfg.Clients),
+		rooms:     registry.NewRooms(cfg.Rooms),
+		upgrader:  newUpgrader(),
+		tickEvery: min(max(cfg.Timeout/10, 20*time.Millisecond), time.Second),
+		done:      make(chan struct{}),
+		loops:     make(map[gnet.EventLoop]*loopState),
+	}
+	s.clock.Store(time.Now().UnixNano())
+	s.checkFileLimit()
+
+	loops := cfg.EventLoops
+	if loops == 0 {
+		loops = runtime.GOMAXPROCS(0)
+	}
+	addr := net.JoinHostPort(ip, strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.ln = ln.(*net.TCPListener)
+	s.engine, err = gnet.NewClient(s,
+		gnet.WithMulticore(true),
+		gnet.WithNumEventLoop(loops),
+		gnet.WithTicker(true),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithLogger(gnetLogger{s.log}),
+	)
+	if err == nil {
+		err = s.engine.Start()
+	}
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("start event loops: %w", err)
+	}
+	if err := s.startAccepting(loops); err != nil {
+		_ = ln.Close()
+		_ = s.engine.Stop()
+		return nil, err
+	}
+	s.log.Info().Stringer("addr", s.Addr()).Int("clients", cfg.Clients).Int("rooms", cfg.Rooms).
+		Dur("timeout", cfg.Timeout).Int("loops", loops).Msg("listening")
+	return s, nil
+}
+
+// Addr is the address the server listens on, with the port it bound.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Clients returns the number of connected clients.
+func (s *Server) Clients() int { return s.clients.Len() }
+
+// Rooms returns the number of open rooms.
+func (s *Server) Rooms() int { return s.rooms.Len() }
+
+// Done is closed when the server has stopped.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Stop closes the listener and every connection and waits for the event
+// loops to end, or for ctx to expire.
+func (s *Server) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		go func() {
+			_ = s.ln.Close()
+			s.accepting.Wait()
+			if err := s.engine.Stop(); err != nil {
+				s.log.Error().Err(err).Msg("stopping event loops")
+			}
+			close(s.done)
+		}()
+	})
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop: %w", ctx.Err())
+	}
+}
+
+func (s *Server) now() int64 { return s.clock.Load() }
+
+// loopFor returns the state of the event loop el, creating it on first use.
+func (s *Server) loopFor(el gnet.EventLoop) *loopState {
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
+	ls := s.loops[el]
+	if ls == nil {
+		ls = &loopState{srv: s, el: el, enc: make([]byte, maxServerHeader, 4096)}
+		s.loops[el] = ls
+	}
+	return ls
+}
+
+// OnOpen sets up the connection's state; nothing is sent until the upgrade.
+func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	ls := s.loopFor(gc.EventLoop())
+	c := &conn{gc: gc, ls: ls, lastSeen: s.now(), idx: int32(len(ls.conns))}
+	ls.conns = append(ls.conns, c)
+	gc.SetContext(c)
+	return nil, gnet.None
+}
+
+// OnClose removes the client from its room and the tables.
+func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
+	c, ok := gc.Context().(*conn)
+	if !ok {
+		return gnet.None
+	}
+	ls := c.ls
+	ls.enter()
+	defer ls.exit()
+	ls.forget(c)
+	last := ls.conns[len(ls.conns)-1]
+	ls.conns[c.idx] = last
+	last.idx = c.idx
+	ls.conns[len(ls.conns)-1] = nil
+	ls.conns = ls.conns[:len(ls.conns)-1]
+	if c.registered {
+		s.rooms.Leave(&c.client, ls)
+		s.clients.Remove(&c.client)
+	}
+	return gnet.None
+}
+
+// OnTraffic handles the bytes a connection has buffered: the upgrade request
+// first, then every complete frame, consuming exactly what it handled.
+func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
+	c := gc.Context().(*conn)
+	ls := c.ls
+	ls.enter()
+	defer ls.exit()
+	defer s.recoverConn(c)
+
+	n := gc.InboundBuffered()
+	if n == 0 {
+		return gnet.None
+	}
+	buf, err := gc.Peek(n)
+	if err != nil {
+		return gnet.None
+	}
+	consumed := 0
+	if c.phase == phaseHTTP {
+		consumed = s.handshake(c, buf)
+	}
+	if c.phase == phaseWS {
+		consumed += s.frames(c, buf[consumed:])
+	}
+	if c.phase == phaseClosing {
+		consumed = n // whatever follows a close is ignored
+	}
+	if consumed > 0 { // Discard(0) would throw away a partial frame
+		_, _ = gc.Discard(consumed)
+	}
+	return gnet.None
+}
+
+// recoverConn confines a panic to the connection that caused it: it is
+// logged and that connection is closed with 1011; the loop carries on.
+func (s *Server) recoverConn(c *conn) {
+	if v := recover(); v != nil {
+		buf := make([]byte, 4096)
+		buf = buf[:runtime.Stack(buf, false)]
+		s.log.Error().Interface("panic", v).Str("client", proto.ClientID(c.client.ID).String()).Bytes("stack", buf).Msg("handler panicked")
+		if c.phase != phaseClosing {
+			c.sendAndClose(c.ls.closeFrame(ws.StatusInternalServerError, "internal error"))
+		}
+		if n := c.gc.InboundBuffered(); n > 0 {
+			_, _ = c.gc.Discard(n)
+		}
+	}
+}
+
+// OnTick advances the clock and asks each loop to look for idle connections.
+func (s *Server) OnTick() (time.Duration, gnet.Action) {
+	s.clock.Store(time.Now().UnixNano())
+	s.loopsMu.Lock()
+	for _, ls := range s.loops {
+		_ = ls.el.Execute(context.Background(), idleScan{ls})
+	}
+	s.loopsMu.Unlock()
+	return s.tickEvery, gnet.None
+}

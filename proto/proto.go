@@ -1,0 +1,102 @@
+// Package proto is RedRTC's wire protocol: event names, error codes, and the
+// zero-allocation decoding and encoding of its JSON messages.
+package proto
+
+// Event identifies a message type. The zero value is EventUnknown.
+type Event uint8
+
+// Events, in both directions. docs/protocol.md is the contract for each.
+const (
+	EventUnknown Event = iota
+	EventClientID
+	EventJoinRoom
+	EventRoomCreated
+	EventRoomJoined
+	EventParticipants
+	EventLeaveRoom
+	EventRoomLeft
+	EventOffer
+	EventAnswer
+	EventICECandidate
+	EventPing
+	EventPong
+	EventError
+	eventCount
+)
+
+var eventNames = [eventCount]string{
+	EventUnknown:      "",
+	EventClientID:     "client-id",
+	EventJoinRoom:     "join-room",
+	EventRoomCreated:  "room-created",
+	EventRoomJoined:   "room-joined",
+	EventParticipants: "participants",
+	EventLeaveRoom:    "leave-room",
+	EventRoomLeft:     "room-left",
+	EventOffer:        "offer",
+	EventAnswer:       "answer",
+	EventICECandidate: "ice-candidate",
+	EventPing:         "ping",
+	EventPong:         "pong",
+	EventError:        "error",
+}
+
+// String returns the event's wire name.
+func (e Event) String() string {
+	if e >= eventCount {
+		return ""
+	}
+	return eventNames[e]
+}
+
+// payloadKey is the data field that carries the forwarded SDP or candidate.
+func (e Event) payloadKey() string {
+	switch e {
+	case EventOffer:
+		return "offer"
+	case EventAnswer:
+		return "answer"
+	case EventICECandidate:
+		return "candidate"
+	}
+	return ""
+}
+
+// IsRelay reports whether the event is forwarded from one client to another.
+func (e Event) IsRelay() bool { return e.payloadKey() != "" }
+
+// clientEvents are the events a client may send; the others are server-only.
+var clientEvents = [...]Event{EventJoinRoom, EventLeaveRoom, EventOffer, EventAnswer, EventICECandidate, EventPing}
+
+func lookupClientEvent(name []byte) Event {
+	for _, e := range clientEvents {
+		if string(name) == eventNames[e] {
+			return e
+		}
+	}
+	return EventUnknown
+}
+
+// Code is an error code carried by the error event.
+type Code string
+
+// Error codes. After any of them the connection stays usable, except
+// server-full, which is followed by close code 1013.
+const (
+	CodeBadJSON        Code = "bad-json"
+	CodeBadRequest     Code = "bad-request"
+	CodeUnknownEvent   Code = "unknown-event"
+	CodeNotInRoom      Code = "not-in-room"
+	CodeTargetNotFound Code = "target-not-found"
+	CodeRoomFull       Code = "room-full"
+	CodeRoomLimit      Code = "room-limit"
+	CodeServerFull     Code = "server-full"
+	CodeRateLimited    Code = "rate-limited"
+)
+
+// Limits the protocol itself sets on fields.
+const (
+	MaxRoomIDLen   = 64 // bytes of [A-Za-z0-9_.:-]
+	MaxRoomNameLen = 64 // characters
+	RoomCapacity   = 6  // members per room
+)

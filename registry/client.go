@@ -1,0 +1,21 @@
+package registry
+
+import "sync/atomic"
+
+// Client is a connected client as the registry sees it.
+type Client struct {
+	ID     ID
+	Sender Sender
+	// room is written only by the client's own event loop, under the room's
+	// lock, and read atomically by other loops checking a relay's target.
+	room atomic.Pointer[Room]
+}
+
+// Room returns the room the client is in, or nil.
+func (c *Client) Room() *Room { return c.room.Load() }
+
+// SharesRoom reports whether c and other are members of the same room.
+func (c *Client) SharesRoom(other *Client) bool {
+	r := c.room.Load()
+	return r != nil && r == other.room.Load()
+}

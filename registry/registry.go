@@ -1,0 +1,26 @@
+// Package registry holds RedRTC's client and room tables: lock-sharded maps
+// with atomic admission, knowing clients and rooms but never sockets.
+package registry
+
+import "errors"
+
+// Admission errors. The loop turns each into its protocol error code.
+var (
+	ErrServerFull = errors.New("client limit reached")
+	ErrRoomLimit  = errors.New("room limit reached")
+	ErrRoomFull   = errors.New("room is full")
+	ErrDuplicate  = errors.New("client id already registered")
+)
+
+// RoomCapacity is the most members a room holds.
+const RoomCapacity = 6
+
+// ID is a client id: 128 random bits.
+type ID = [16]byte
+
+// Sender delivers an encoded message to one client. Send is called with a
+// room lock held, so it must not block and must not call back into the
+// registry; it must copy msg if it keeps it.
+type Sender interface {
+	Send(msg []byte)
+}

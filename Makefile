@@ -25,6 +25,7 @@ test:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./proto -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./proto -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME)
 
 lint:

@@ -1,9 +1,5 @@
 package proto
 
-import (
-	"encoding/json"
-)
-
 // Message is a decoded client message. Its byte slices point into the buffer
 // passed to Decode and are valid only as long as that buffer is.
 type Message struct {
@@ -38,89 +34,59 @@ func problem(e Event, c Code, msg string) Problem { return Problem{Code: c, Mess
 // unknown data fields are ignored; a missing or null data counts as {}.
 func Decode(b []byte, m *Message) Problem {
 	*m = Message{}
-	if !json.Valid(b) {
+	f, ok, isObject := scanMessage(b)
+	switch {
+	case !ok:
 		return problem(EventUnknown, CodeBadJSON, "message is not valid JSON")
-	}
-	i := skipSpace(b, 0)
-	if b[i] != '{' {
+	case !isObject:
 		return problem(EventUnknown, CodeBadRequest, "message must be a JSON object")
-	}
-	var event, data []byte
-	it := newObjectIter(b[i:skipValue(b, i)])
-	for f, ok := it.next(); ok; f, ok = it.next() {
-		switch {
-		case keyIs(f.key, "event"):
-			event = f.value
-		case keyIs(f.key, "data"):
-			data = f.value
-		}
-	}
-	if event == nil {
+	case f.event == nil:
 		return problem(EventUnknown, CodeBadRequest, "event is missing")
-	}
-	if event[0] != '"' {
+	case f.event[0] != '"':
 		return problem(EventUnknown, CodeBadRequest, "event must be a string")
 	}
-	m.Event = lookupClientEvent(event[1 : len(event)-1])
+	m.Event = lookupClientEvent(f.event[1 : len(f.event)-1])
 	if m.Event == EventUnknown {
 		return problem(EventUnknown, CodeUnknownEvent, "unknown event")
 	}
-	if data != nil && string(data) != "null" && data[0] != '{' {
-		return problem(m.Event, CodeBadRequest, "data must be a JSON object")
+	if f.data != nil && f.data[0] != '{' {
+		if !isNull(f.data) {
+			return problem(m.Event, CodeBadRequest, "data must be a JSON object")
+		}
+		f = fields{} // data: null carries no fields
 	}
 	switch m.Event {
 	case EventJoinRoom:
-		return m.decodeJoin(data)
-	case EventOffer, EventAnswer, EventICECandidate:
-		return m.decodeRelay(data)
+		return m.decodeJoin(&f)
+	case EventOffer:
+		return m.decodeRelay(f.target, f.offer, "offer is missing")
+	case EventAnswer:
+		return m.decodeRelay(f.target, f.answer, "answer is missing")
+	case EventICECandidate:
+		return m.decodeRelay(f.target, f.candidate, "candidate is missing")
 	}
 	return Problem{}
 }
 
-func (m *Message) decodeJoin(data []byte) Problem {
-	if data == nil || data[0] != '{' {
-		return Problem{}
-	}
-	it := newObjectIter(data)
-	for f, ok := it.next(); ok; f, ok = it.next() {
-		switch {
-		case keyIs(f.key, "roomId"):
-			if string(f.value) == "null" {
-				m.RoomID = nil
-				continue
-			}
-			if f.value[0] != '"' || !ValidRoomID(f.value[1:len(f.value)-1]) {
-				return problem(EventJoinRoom, CodeBadRequest, "roomId must be a string of 1-64 characters from A-Z a-z 0-9 _ . : -")
-			}
-			m.RoomID = f.value[1 : len(f.value)-1]
-		case keyIs(f.key, "roomName"):
-			if string(f.value) == "null" {
-				m.RoomName = nil
-				continue
-			}
-			if f.value[0] != '"' || stringLen(f.value[1:len(f.value)-1]) > MaxRoomNameLen {
-				return problem(EventJoinRoom, CodeBadRequest, "roomName must be a string of at most 64 characters")
-			}
-			m.RoomName = f.value
+func isNull(v []byte) bool { return string(v) == "null" }
+
+func (m *Message) decodeJoin(f *fields) Problem {
+	if f.roomID != nil && !isNull(f.roomID) {
+		if f.roomID[0] != '"' || !ValidRoomID(f.roomID[1:len(f.roomID)-1]) {
+			return problem(EventJoinRoom, CodeBadRequest, "roomId must be a string of 1-64 characters from A-Z a-z 0-9 _ . : -")
 		}
+		m.RoomID = f.roomID[1 : len(f.roomID)-1]
+	}
+	if f.roomName != nil && !isNull(f.roomName) {
+		if f.roomName[0] != '"' || stringLen(f.roomName[1:len(f.roomName)-1]) > MaxRoomNameLen {
+			return problem(EventJoinRoom, CodeBadRequest, "roomName must be a string of at most 64 characters")
+		}
+		m.RoomName = f.roomName
 	}
 	return Problem{}
 }
 
-func (m *Message) decodeRelay(data []byte) Problem {
-	key := m.Event.payloadKey()
-	var target []byte
-	if data != nil && data[0] == '{' {
-		it := newObjectIter(data)
-		for f, ok := it.next(); ok; f, ok = it.next() {
-			switch {
-			case keyIs(f.key, "targetClientId"):
-				target = f.value
-			case keyIs(f.key, key):
-				m.Payload = f.value
-			}
-		}
-	}
+func (m *Message) decodeRelay(target, payload []byte, missing string) Problem {
 	if target == nil || target[0] != '"' {
 		return problem(m.Event, CodeBadRequest, "targetClientId must be a client id string")
 	}
@@ -129,17 +95,10 @@ func (m *Message) decodeRelay(data []byte) Problem {
 		return problem(m.Event, CodeBadRequest, "targetClientId is not a valid client id")
 	}
 	m.Target = id
-	if m.Payload == nil || string(m.Payload) == "null" {
-		m.Payload = nil
-		switch m.Event {
-		case EventOffer:
-			return problem(m.Event, CodeBadRequest, "offer is missing")
-		case EventAnswer:
-			return problem(m.Event, CodeBadRequest, "answer is missing")
-		default:
-			return problem(m.Event, CodeBadRequest, "candidate is missing")
-		}
+	if payload == nil || isNull(payload) {
+		return problem(m.Event, CodeBadRequest, missing)
 	}
+	m.Payload = payload
 	return Problem{}
 }
 

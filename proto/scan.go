@@ -1,110 +1,332 @@
 package proto
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf8"
+)
 
-// The scanner below walks JSON that encoding/json.Valid has already accepted,
-// so it only has to find where values start and end, never to reject input.
-// It returns byte offsets into the original message, which is how payloads are
-// forwarded without being copied or re-encoded.
+// The scanner validates a message's JSON and finds the fields RedRTC needs in
+// one pass, returning byte ranges of the original message; that is how
+// payloads are forwarded without being copied or re-encoded. It accepts
+// exactly what encoding/json.Valid accepts (FuzzDecode checks this), but is
+// several times faster on the long strings that SDP payloads are.
 
-func skipSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
+// maxDepth bounds nesting, so that a message of brackets cannot recurse deep.
+const maxDepth = 256
+
+// fields are the raw value tokens a client message may carry; nil when absent.
+type fields struct {
+	event, data                                        []byte
+	roomID, roomName, target, offer, answer, candidate []byte
+}
+
+type scanner struct {
+	b     []byte
+	i     int
+	depth int
+	bad   bool
+	f     fields // what scanMessage records
+}
+
+// scanMessage validates b and, when it is an object, records its fields.
+// ok is false for invalid JSON; isObject tells whether b is an object.
+func scanMessage(b []byte) (f fields, ok, isObject bool) {
+	s := scanner{b: b}
+	s.space()
+	isObject = s.i < len(b) && b[s.i] == '{'
+	if isObject {
+		s.object(inMessage)
+	} else {
+		s.value()
+	}
+	s.space()
+	return s.f, !s.bad && s.i == len(b), isObject
+}
+
+// Where an object is, which decides the members to record.
+const (
+	inValue   = iota // anywhere else: nothing is recorded
+	inMessage        // the message itself: event and data
+	inData           // the message's data: the fields of every event
+)
+
+// member scans one member's value, recording it when where calls for it.
+func (s *scanner) member(where int, key []byte) {
+	start := s.i
+	if where == inMessage && keyIs(key, "data") && start < len(s.b) && s.b[start] == '{' {
+		s.object(inData)
+	} else {
+		s.value()
+	}
+	v := s.b[start:s.i]
+	f := &s.f
+	switch where {
+	case inMessage:
+		switch {
+		case keyIs(key, "event"):
+			f.event = v
+		case keyIs(key, "data"):
+			f.data = v
+		}
+	case inData:
+		switch {
+		case keyIs(key, "roomId"):
+			f.roomID = v
+		case keyIs(key, "roomName"):
+			f.roomName = v
+		case keyIs(key, "targetClientId"):
+			f.target = v
+		case keyIs(key, "offer"):
+			f.offer = v
+		case keyIs(key, "answer"):
+			f.answer = v
+		case keyIs(key, "candidate"):
+			f.candidate = v
+		}
+	}
+}
+
+func (s *scanner) fail() {
+	s.bad = true
+	s.i = len(s.b)
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
-			i++
+			s.i++
 		default:
-			return i
+			return
 		}
 	}
-	return i
 }
 
-// skipString returns the offset just past the string token starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
+// value scans any JSON value.
+func (s *scanner) value() {
+	if s.i >= len(s.b) {
+		s.fail()
+		return
 	}
-	return i
-}
-
-// skipValue returns the offset just past the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
+	switch c := s.b[s.i]; {
+	case c == '{':
+		s.object(inValue)
+	case c == '[':
+		s.array()
+	case c == '"':
+		s.str()
+	case c == '-' || (c >= '0' && c <= '9'):
+		s.number()
+	case c == 't':
+		s.literal("true")
+	case c == 'f':
+		s.literal("false")
+	case c == 'n':
+		s.literal("null")
 	default:
-		for i < len(b) {
-			switch b[i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return i
+		s.fail()
+	}
+}
+
+// object scans an object; where says which of its members to record.
+func (s *scanner) object(where int) {
+	if s.depth++; s.depth > maxDepth {
+		s.fail()
+		return
+	}
+	s.i++ // '{'
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		s.depth--
+		return
+	}
+	for !s.bad {
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			s.fail()
+			return
+		}
+		start := s.i
+		s.str()
+		key := s.b[start+1 : max(s.i-1, start+1)]
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			s.fail()
+			return
+		}
+		s.i++
+		s.space()
+		s.member(where, key)
+		s.space()
+		if s.i >= len(s.b) {
+			s.fail()
+			return
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			s.space()
+		case '}':
+			s.i++
+			s.depth--
+			return
+		default:
+			s.fail()
+		}
+	}
+}
+
+func (s *scanner) array() {
+	if s.depth++; s.depth > maxDepth {
+		s.fail()
+		return
+	}
+	s.i++ // '['
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		s.depth--
+		return
+	}
+	for !s.bad {
+		s.value()
+		s.space()
+		if s.i >= len(s.b) {
+			s.fail()
+			return
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			s.space()
+		case ']':
+			s.i++
+			s.depth--
+			return
+		default:
+			s.fail()
+		}
+	}
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// str scans a string token, eight bytes at a time between escapes.
+func (s *scanner) str() {
+	b := s.b
+	i := s.i + 1
+	for {
+		for i+8 <= len(b) {
+			m := hasSpecial(binary.LittleEndian.Uint64(b[i:]))
+			if m == 0 {
+				i += 8
+				continue
 			}
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		if i >= len(b) {
+			s.fail()
+			return
+		}
+		switch c := b[i]; {
+		case c == '"':
+			s.i = i + 1
+			return
+		case c == '\\':
+			if i+1 >= len(b) {
+				s.fail()
+				return
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || hexRune(b[i+2:i+6]) < 0 {
+					s.fail()
+					return
+				}
+				i += 6
+			default:
+				s.fail()
+				return
+			}
+		case c < 0x20:
+			s.fail()
+			return
+		default:
 			i++
 		}
-		return i
 	}
 }
 
-// member is one key/value pair of an object: key is the raw key token without
-// its quotes, value the raw value token.
-type member struct {
-	key, value []byte
+// hasSpecial is special without the bytes >= 0x80 that the subtraction
+// tricks could misreport: those are never special.
+func hasSpecial(w uint64) uint64 {
+	quote := w ^ (lsb * '"')
+	slash := w ^ (lsb * '\\')
+	ctl := (w - lsb*0x20) &^ w
+	return (ctl | ((quote - lsb) &^ quote) | ((slash - lsb) &^ slash)) & msb
 }
 
-// objectIter walks the members of the object token obj.
-type objectIter struct {
-	b []byte
-	i int
-}
-
-func newObjectIter(obj []byte) objectIter {
-	return objectIter{b: obj, i: 1} // past '{'
-}
-
-func (it *objectIter) next() (m member, ok bool) {
-	b := it.b
-	i := skipSpace(b, it.i)
-	if i < len(b) && b[i] == ',' {
-		i = skipSpace(b, i+1)
+func (s *scanner) number() {
+	b := s.b
+	i := s.i
+	if b[i] == '-' {
+		i++
 	}
-	if i >= len(b) || b[i] != '"' {
-		return m, false // '}' or end
+	digits := func() int {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i - start
 	}
-	end := skipString(b, i)
-	m.key = b[i+1 : end-1]
-	i = skipSpace(b, end)
-	i = skipSpace(b, i+1) // past ':'
-	end = skipValue(b, i)
-	m.value = b[i:end]
-	it.i = end
-	return m, true
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		s.fail()
+		return
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			s.fail()
+			return
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			s.fail()
+			return
+		}
+	}
+	s.i = i
+}
+
+func (s *scanner) literal(lit string) {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		s.fail()
+		return
+	}
+	s.i += len(lit)
 }
 
 // keyIs compares a raw key token with a plain ASCII name, decoding the escapes
 // a JSON encoder may legally use (e.g. "\u0065vent").
 func keyIs(raw []byte, name string) bool {
+	if len(raw) == len(name) && string(raw) == name {
+		return true
+	}
 	j := 0
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]

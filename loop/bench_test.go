@@ -1,0 +1,65 @@
+package loop
+
+import (
+	"testing"
+)
+
+// offerSDP is a realistic 3 KB offer, as browsers send it.
+var offerSDP = func() string {
+	line := `a=candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host generation 0 network-id 1\r\n`
+	s := `{"type":"offer","sdp":"v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n`
+	for len(s) < 3000 {
+		s += line
+	}
+	return s + `"}`
+}()
+
+// BenchmarkRelay measures the whole per-message path on the receiving loop:
+// frame header, unmasking, UTF-8 check, decoding, target lookup, encoding and
+// queueing for the target. Once warm it must not allocate.
+func BenchmarkRelay(b *testing.B) {
+	for _, bc := range []struct{ name, event, key, payload string }{
+		{"candidate", "ice-candidate", "candidate", `{"candidate":"candidate:842163049 1 udp 1677729535 203.0.113.7 3478 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sXm4 network-cost 999","sdpMid":"0","sdpMLineIndex":0}`},
+		{"offer3KB", "offer", "offer", offerSDP},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			d := newDetached(b)
+			from, to := d.conn(b), d.conn(b)
+			d.join(b, from, "bench")
+			d.join(b, to, "bench")
+			d.takeOutput(from)
+			d.takeOutput(to)
+			template := maskedText(`{"event":"` + bc.event + `","data":{"targetClientId":"` + idText(to) + `","` + bc.key + `":` + bc.payload + `}}`)
+			buf := make([]byte, len(template))
+			b.ReportAllocs()
+			b.SetBytes(int64(len(template)))
+			b.ResetTimer()
+			for range b.N {
+				copy(buf, template) // unmasking works in place
+				if n := d.srv.frames(from, buf); n != len(buf) {
+					b.Fatalf("consumed %d of %d", n, len(buf))
+				}
+				if out := d.takeOutput(to); len(out) == 0 {
+					b.Fatal("nothing relayed")
+				}
+			}
+		})
+	}
+}
+
+func TestRelayPathDoesNotAllocate(t *testing.T) {
+	d := newDetached(t)
+	from, to := d.conn(t), d.conn(t)
+	d.join(t, from, "r")
+	d.join(t, to, "r")
+	template := maskedText(`{"event":"offer","data":{"targetClientId":"` + idText(to) + `","offer":` + offerSDP + `}}`)
+	buf := make([]byte, len(template))
+	allocs := testing.AllocsPerRun(200, func() {
+		copy(buf, template)
+		d.srv.frames(from, buf)
+		d.takeOutput(to)
+	})
+	if allocs != 0 {
+		t.Fatalf("relaying allocates %.1f times per message", allocs)
+	}
+}

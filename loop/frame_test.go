@@ -1,0 +1,230 @@
+package loop
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+func ping() []byte { return frame(ws.OpText, true, []byte(`{"event":"ping","data":{}}`)) }
+
+func TestHandshakeAndFramesSplitByteByByte(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	all := append([]byte(upgradeRequest), ping()...)
+	for i := range all {
+		r.write(all[i : i+1])
+	}
+	if resp := r.response(); resp.StatusCode != 101 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	r.expectText("client-id")
+	r.expectText("pong")
+}
+
+func TestHandshakeWithFramesInTheSameWrite(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	var b bytes.Buffer
+	b.WriteString(upgradeRequest)
+	for range 3 {
+		b.Write(ping())
+	}
+	r.write(b.Bytes())
+	r.response()
+	r.expectText("client-id")
+	for range 3 {
+		r.expectText("pong")
+	}
+}
+
+func TestManyFramesInOneWrite(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	r.upgrade()
+	var b bytes.Buffer
+	for range 50 {
+		b.Write(ping())
+	}
+	b.Write(frame(ws.OpText, true, []byte(`{"event":"ping"`))[:5]) // and the start of another
+	r.write(b.Bytes())
+	for range 50 {
+		r.expectText("pong")
+	}
+}
+
+func TestFragmentedMessage(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	r.upgrade()
+	msg := []byte(`{"event":"ping","data":{}}`)
+	var b bytes.Buffer
+	b.Write(frame(ws.OpText, false, msg[:5]))
+	b.Write(frame(ws.OpPing, true, []byte("hb"))) // control frames may interleave
+	b.Write(frame(ws.OpContinuation, false, msg[5:12]))
+	b.Write(frame(ws.OpContinuation, true, msg[12:]))
+	r.write(b.Bytes())
+	if f := r.readFrame(); f.Header.OpCode != ws.OpPong || string(f.Payload) != "hb" {
+		t.Fatalf("got %v %q, want pong hb", f.Header.OpCode, f.Payload)
+	}
+	r.expectText("pong")
+}
+
+func TestPingFrameGetsPong(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	r.upgrade()
+	r.write(frame(ws.OpPing, true, []byte("are you there")))
+	f := r.readFrame()
+	if f.Header.OpCode != ws.OpPong || string(f.Payload) != "are you there" {
+		t.Fatalf("got %v %q", f.Header.OpCode, f.Payload)
+	}
+}
+
+func TestCloseFrameIsAnswered(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	r.upgrade()
+	r.write(frame(ws.OpClose, true, ws.NewCloseFrameBody(ws.StatusNormalClosure, "bye")))
+	r.expectClose(ws.StatusNormalClosure)
+	eventually(t, "the client to be removed", func() bool { return srv.Clients() == 0 })
+}
+
+func TestProtocolViolationsClose(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), DefaultMaxMessage+1)
+	cases := []struct {
+		name   string
+		frames []byte
+		code   ws.StatusCode
+	}{
+		{"unmasked frame", func() []byte {
+			b, _ := ws.CompileFrame(ws.NewTextFrame([]byte(`{"event":"ping"}`)))
+			return b
+		}(), ws.StatusProtocolError},
+		{"reserved bits", func() []byte {
+			f := ws.NewTextFrame([]byte("{}"))
+			f.Header.Rsv = 4
+			b, _ := ws.CompileFrame(ws.MaskFrameInPlace(f))
+			return b
+		}(), ws.StatusProtocolError},
+		{"reserved opcode", frame(ws.OpCode(0x3), true, []byte("x")), ws.StatusProtocolError},
+		{"continuation without a start", frame(ws.OpContinuation, true, []byte("x")), ws.StatusProtocolError},
+		{"new message inside a fragmented one", append(frame(ws.OpText, false, []byte("{")), frame(ws.OpText, true, []byte("{}"))...), ws.StatusProtocolError},
+		{"fragmented ping", frame(ws.OpPing, false, []byte("x")), ws.StatusProtocolError},
+		{"oversized message", frame(ws.OpText, true, big), ws.StatusMessageTooBig},
+		{"oversized fragments", append(frame(ws.OpText, false, big[:40000]), frame(ws.OpContinuation, true, big[:40000])...), ws.StatusMessageTooBig},
+		{"invalid UTF-8", frame(ws.OpText, true, []byte("{\"event\":\"\xff\"}")), ws.StatusInvalidFramePayloadData},
+		{"invalid UTF-8 across fragments", append(frame(ws.OpText, false, []byte("\"\xe2\x82")), frame(ws.OpContinuation, true, []byte("\""))...), ws.StatusInvalidFramePayloadData},
+		{"close with a one-byte body", frame(ws.OpClose, true, []byte{3}), ws.StatusProtocolError},
+		{"close with a reserved code", frame(ws.OpClose, true, []byte{0x03, 0xed}), ws.StatusProtocolError},
+	}
+	srv := startServer(t, Config{})
+	bystander := dial(t, srv)
+	bystander.join("calm")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := dialRaw(t, srv)
+			r.upgrade()
+			r.write(tc.frames)
+			r.expectClose(tc.code)
+			bystander.send("ping", map[string]any{})
+			bystander.expect("pong")
+		})
+	}
+}
+
+func TestBinaryMessageIsABadRequest(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	r.upgrade()
+	r.write(frame(ws.OpBinary, true, []byte{1, 2, 3}))
+	ev := r.expectText("error")
+	if ev.str(t, "code") != "bad-request" {
+		t.Fatalf("error %s", ev.Data)
+	}
+	r.write(ping())
+	r.expectText("pong")
+}
+
+func TestIdleTimeout(t *testing.T) {
+	srv := startServer(t, Config{Timeout: 600 * time.Millisecond})
+	t.Run("a silent client is pinged, then closed with 1001", func(t *testing.T) {
+		r := dialRaw(t, srv)
+		r.upgrade()
+		f := r.readFrame()
+		if f.Header.OpCode != ws.OpPing {
+			t.Fatalf("got %v, want a ping frame", f.Header.OpCode)
+		}
+		r.expectClose(ws.StatusGoingAway)
+	})
+	t.Run("a client that answers pings stays", func(t *testing.T) {
+		c := dial(t, srv) // coder/websocket answers pings while reading
+		start := time.Now()
+		c.send("join-room", map[string]any{"roomId": "r"})
+		for time.Since(start) < 3*srv.cfg.Timeout {
+			c.send("ping", map[string]any{})
+			if _, err := c.read(); err != nil {
+				t.Fatalf("closed after %v: %v", time.Since(start), err)
+			}
+		}
+	})
+	t.Run("a connection that never finishes its upgrade is closed", func(t *testing.T) {
+		r := dialRaw(t, srv)
+		r.write([]byte("GET / HTTP/1.1\r\nHost: x\r\n"))
+		_ = r.nc.SetDeadline(time.Now().Add(HandshakeTimeout + waitTimeout))
+		if _, err := r.br.ReadByte(); err == nil {
+			t.Fatal("server sent data to a half request")
+		}
+	})
+}
+
+func TestHTTPEndpoints(t *testing.T) {
+	srv := startServer(t, Config{})
+	dial(t, srv).join("r")
+	cases := []struct {
+		name, request string
+		status        int
+		body          string
+	}{
+		{"healthz", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200, `{"status":"ok","clients":1,"rooms":1}`},
+		{"plain GET", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 426, ""},
+		{"POST", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 426, ""},
+		{"malformed request line", "HELLO\r\n\r\n", 400, ""},
+		{"bad websocket key", strings.Replace(upgradeRequest, "dGhlIHNhbXBsZSBub25jZQ==", "short", 1), 400, ""},
+		{"missing Host", strings.Replace(upgradeRequest, "Host: test\r\n", "", 1), 400, ""},
+		{"unsupported version", strings.Replace(upgradeRequest, "Version: 13", "Version: 8", 1), 426, ""},
+		{"headers too large", "GET / HTTP/1.1\r\nHost: x\r\nX-Junk: " + strings.Repeat("j", MaxHeaderBytes) + "\r\n\r\n", 431, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := dialRaw(t, srv)
+			r.write([]byte(tc.request))
+			resp := r.response()
+			defer resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if tc.body != "" {
+				var b bytes.Buffer
+				_, _ = b.ReadFrom(resp.Body)
+				if strings.TrimSpace(b.String()) != tc.body {
+					t.Fatalf("body %q, want %q", b.String(), tc.body)
+				}
+			}
+		})
+	}
+}
+
+func TestUpgradeWithoutSubprotocol(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	r.write([]byte(upgradeRequest))
+	resp := r.response()
+	if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Protocol") != "" {
+		t.Fatalf("status %d protocol %q", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Protocol"))
+	}
+	r.expectText("client-id")
+}

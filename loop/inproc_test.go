@@ -1,0 +1,85 @@
+package loop
+
+import (
+	"testing"
+
+	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/proto"
+	"github.com/redrtc/redrtc/registry"
+)
+
+// detached is a server whose connections are not attached to sockets: frames
+// are fed to the real parser and dispatcher, and what the server would write
+// is read from the connections' outboxes. It serves the fuzz target and the
+// relay benchmark, which need the parser without the network around it.
+type detached struct {
+	srv *Server
+	ls  *loopState
+}
+
+func newDetached(tb testing.TB) *detached {
+	tb.Helper()
+	cfg := Config{}.withDefaults()
+	s := &Server{
+		cfg:      cfg,
+		log:      *cfg.Logger,
+		clients:  registry.NewClients(cfg.Clients),
+		rooms:    registry.NewRooms(cfg.Rooms),
+		upgrader: newUpgrader(),
+	}
+	ls := &loopState{srv: s, enc: make([]byte, maxServerHeader, 4096)}
+	// A handler is always running, so nothing tries to wake a gnet loop.
+	ls.enter()
+	return &detached{srv: s, ls: ls}
+}
+
+// conn returns an upgraded, registered connection.
+func (d *detached) conn(tb testing.TB) *conn {
+	tb.Helper()
+	c := &conn{ls: d.ls, phase: phaseWS}
+	d.srv.admit(c)
+	if !c.registered {
+		tb.Fatal("not admitted")
+	}
+	d.takeOutput(c)
+	return c
+}
+
+// takeOutput returns and clears what the server queued for c.
+func (d *detached) takeOutput(c *conn) []byte {
+	d.ls.mu.Lock()
+	defer d.ls.mu.Unlock()
+	out := c.out
+	c.out = c.out[:0]
+	return out
+}
+
+func (d *detached) join(tb testing.TB, c *conn, room string) {
+	tb.Helper()
+	m := proto.Message{Event: proto.EventJoinRoom, RoomID: []byte(room)}
+	d.srv.join(c, &m)
+}
+
+// feed runs the frame parser over in as gnet would deliver it: bytes not
+// consumed stay buffered and the next chunk is appended to them.
+func (d *detached) feed(c *conn, chunks ...[]byte) {
+	var buffered []byte
+	for _, chunk := range chunks {
+		buffered = append(buffered, chunk...)
+		if c.phase != phaseWS {
+			return
+		}
+		n := d.srv.frames(c, buffered)
+		if n < 0 || n > len(buffered) {
+			panic("frames consumed a bad count")
+		}
+		buffered = buffered[n:]
+	}
+}
+
+func maskedText(payload string) []byte {
+	return frame(ws.OpText, true, []byte(payload))
+}
+
+func protoID(c *conn) proto.ClientID { return proto.ClientID(c.client.ID) }

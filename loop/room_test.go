@@ -1,0 +1,175 @@
+package loop
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/coder/websocket"
+)
+
+func TestSixMemberRoomFullMesh(t *testing.T) {
+	srv := startServer(t, Config{})
+	members := make([]*client, 6)
+	for i := range members {
+		members[i] = dial(t, srv)
+		members[i].join("mesh")
+		for _, earlier := range members[:i] {
+			earlier.expect("participants")
+		}
+	}
+	// Every ordered pair exchanges an offer, an answer and two candidates.
+	for i, from := range members {
+		for j, to := range members {
+			if i == j {
+				continue
+			}
+			for k, step := range []struct{ event, key string }{
+				{"offer", "offer"}, {"answer", "answer"}, {"ice-candidate", "candidate"}, {"ice-candidate", "candidate"},
+			} {
+				payload := fmt.Sprintf(`{"n":"%d-%d-%d"}`, i, j, k)
+				from.sendRaw(`{"event":"` + step.event + `","data":{"targetClientId":"` + to.id + `","` + step.key + `":` + payload + `}}`)
+				ev := to.expect(step.event)
+				want := `{"fromClientId":"` + from.id + `","` + step.key + `":` + payload + `}`
+				if string(ev.Data) != want {
+					t.Fatalf("%d->%d step %d: got %s want %s", i, j, k, ev.Data, want)
+				}
+			}
+		}
+	}
+
+	t.Run("the seventh join is refused and changes nothing", func(t *testing.T) {
+		seventh := dial(t, srv)
+		seventh.send("join-room", map[string]any{"roomId": "mesh"})
+		seventh.expectError("room-full", "join-room")
+		seventh.send("ping", map[string]any{})
+		seventh.expect("pong")
+		// No member heard of it: their next message is the one sent now.
+		members[0].send("offer", map[string]any{"targetClientId": members[5].id, "offer": 1})
+		members[5].expect("offer")
+	})
+}
+
+// TestJoinRaceForTheLastSeat has many clients, spread over every event loop,
+// join a room with one free seat at once: exactly one gets in. Run under
+// -race, repeatedly.
+func TestJoinRaceForTheLastSeat(t *testing.T) {
+	srv := startServer(t, Config{EventLoops: 4})
+	for round := range 10 {
+		room := fmt.Sprintf("race-%d", round)
+		seated := make([]*client, 5)
+		for i := range seated {
+			seated[i] = dial(t, srv)
+			seated[i].join(room)
+		}
+		racers := make([]*client, 8)
+		for i := range racers {
+			racers[i] = dial(t, srv)
+		}
+		var wg sync.WaitGroup
+		results := make([]string, len(racers))
+		for i, r := range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.send("join-room", map[string]any{"roomId": room})
+				ev, err := r.read()
+				if err != nil {
+					results[i] = err.Error()
+					return
+				}
+				if ev.Event == "error" {
+					results[i] = "error:" + ev.str(t, "code")
+				} else {
+					results[i] = ev.Event
+				}
+			}()
+		}
+		wg.Wait()
+		joined := 0
+		for i, res := range results {
+			switch res {
+			case "room-joined":
+				joined++
+			case "error:room-full":
+			default:
+				t.Fatalf("round %d racer %d: unexpected %q", round, i, res)
+			}
+		}
+		if joined != 1 {
+			t.Fatalf("round %d: %d racers got the last seat", round, joined)
+		}
+		for _, c := range append(seated, racers...) {
+			_ = c.ws.CloseNow()
+		}
+		eventually(t, "everyone gone", func() bool { return srv.Clients() == 0 && srv.Rooms() == 0 })
+	}
+}
+
+func TestRoomLimit(t *testing.T) {
+	srv := startServer(t, Config{Rooms: 2})
+	a, b, c := dial(t, srv), dial(t, srv), dial(t, srv)
+	a.join("one")
+	b.join("two")
+	c.send("join-room", map[string]any{"roomId": "three"})
+	c.expectError("room-limit", "join-room")
+	c.join("two") // existing rooms can still be joined
+
+	a.send("leave-room", map[string]any{})
+	a.expect("room-left")
+	c.send("join-room", map[string]any{"roomId": "three"}) // a seat in the table is free again
+	c.expect("room-created")
+}
+
+func TestRoomLimitUnderConcurrentCreation(t *testing.T) {
+	srv := startServer(t, Config{Rooms: 5, EventLoops: 4})
+	clients := make([]*client, 20)
+	for i := range clients {
+		clients[i] = dial(t, srv)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := 0
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.send("join-room", map[string]any{"roomId": fmt.Sprintf("room-%d", i)})
+			ev, err := c.read()
+			if err != nil {
+				t.Errorf("client %d: %v", i, err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if ev.Event == "room-created" {
+				created++
+			} else if ev.Event != "error" || ev.str(t, "code") != "room-limit" {
+				t.Errorf("client %d: %s %s", i, ev.Event, ev.Data)
+			}
+		}()
+	}
+	wg.Wait()
+	if created != 5 || srv.Rooms() != 5 {
+		t.Fatalf("%d rooms created (table says %d), want 5", created, srv.Rooms())
+	}
+}
+
+func TestClientLimit(t *testing.T) {
+	srv := startServer(t, Config{Clients: 2})
+	a := dial(t, srv)
+	dial(t, srv)
+
+	full := dialNoID(t, srv)
+	full.expectError("server-full", "")
+	full.expectClose(websocket.StatusCode(1013))
+	if srv.Clients() != 2 {
+		t.Fatalf("clients %d, want 2", srv.Clients())
+	}
+	a.send("ping", map[string]any{})
+	a.expect("pong")
+
+	_ = a.ws.CloseNow()
+	eventually(t, "a's seat to free up", func() bool { return srv.Clients() == 1 })
+	dial(t, srv)
+}

@@ -67,17 +67,17 @@ type frameError struct {
 }
 
 var (
-	errUnmasked      = &frameError{ws.StatusProtocolError, "client frames must be masked"}
-	errReservedBits  = &frameError{ws.StatusProtocolError, "reserved bits set"}
-	errBadOpcode     = &frameError{ws.StatusProtocolError, "unknown opcode"}
-	errBadControl    = &frameError{ws.StatusProtocolError, "control frames must be final and at most 125 bytes"}
-	errContinuation  = &frameError{ws.StatusProtocolError, "continuation frame without a message to continue"}
-	errInterleaved   = &frameError{ws.StatusProtocolError, "new message before the fragmented one ended"}
-	errBadClose      = &frameError{ws.StatusProtocolError, "malformed close frame"}
-	errTooBig        = &frameError{ws.StatusMessageTooBig, "message too big"}
-	errBadUTF8       = &frameError{ws.StatusInvalidFramePayloadData, "text message is not valid UTF-8"}
-	errCloseBadUTF8  = &frameError{ws.StatusInvalidFramePayloadData, "close reason is not valid UTF-8"}
-	errHeaderLength  = &frameError{ws.StatusProtocolError, "malformed frame length"}
+	errUnmasked     = &frameError{ws.StatusProtocolError, "client frames must be masked"}
+	errReservedBits = &frameError{ws.StatusProtocolError, "reserved bits set"}
+	errBadOpcode    = &frameError{ws.StatusProtocolError, "unknown opcode"}
+	errBadControl   = &frameError{ws.StatusProtocolError, "control frames must be final and at most 125 bytes"}
+	errContinuation = &frameError{ws.StatusProtocolError, "continuation frame without a message to continue"}
+	errInterleaved  = &frameError{ws.StatusProtocolError, "new message before the fragmented one ended"}
+	errBadClose     = &frameError{ws.StatusProtocolError, "malformed close frame"}
+	errTooBig       = &frameError{ws.StatusMessageTooBig, "message too big"}
+	errBadUTF8      = &frameError{ws.StatusInvalidFramePayloadData, "text message is not valid UTF-8"}
+	errCloseBadUTF8 = &frameError{ws.StatusInvalidFramePayloadData, "close reason is not valid UTF-8"}
+	errHeaderLength = &frameError{ws.StatusProtocolError, "malformed frame length"}
 )
 
 // frames processes every complete frame at the start of buf and returns how

@@ -1,0 +1,178 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// recorder is an Announcer that records what each member was told, so tests
+// can check ordering; it is called under the room lock, like the real one.
+type recorder struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (r *recorder) Joined(room *Room, joiner *Client, created bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, fmt.Sprintf("joined %s %x created=%v members=%d", room.ID, joiner.ID[:1], created, len(room.Members())))
+}
+
+func (r *recorder) Left(room *Room, leaver *Client) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, fmt.Sprintf("left %s %x members=%d", room.ID, leaver.ID[:1], len(room.Members())))
+}
+
+func newClient(n int) *Client {
+	var id ID
+	id[0], id[1] = byte(n), byte(n>>8)
+	return &Client{ID: id}
+}
+
+func TestClientsAdmission(t *testing.T) {
+	tab := NewClients(2)
+	a, b, c := newClient(1), newClient(2), newClient(3)
+	for _, tc := range []struct {
+		name string
+		c    *Client
+		want error
+	}{
+		{"first", a, nil},
+		{"duplicate id", &Client{ID: a.ID}, ErrDuplicate},
+		{"second", b, nil},
+		{"over the limit", c, ErrServerFull},
+	} {
+		if err := tab.Add(tc.c); !errors.Is(err, tc.want) {
+			t.Fatalf("%s: Add = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if tab.Get(a.ID) != a || tab.Get(c.ID) != nil || tab.Len() != 2 {
+		t.Fatal("table contents wrong")
+	}
+	tab.Remove(a)
+	tab.Remove(a)
+	if tab.Len() != 1 || tab.Get(a.ID) != nil {
+		t.Fatalf("after removing twice: len %d", tab.Len())
+	}
+	if err := tab.Add(c); err != nil {
+		t.Fatalf("a freed seat is reusable: %v", err)
+	}
+}
+
+func TestClientsLimitUnderContention(t *testing.T) {
+	tab := NewClients(100)
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 1000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if tab.Add(newClient(i)) == nil {
+				admitted.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if admitted.Load() != 100 || tab.Len() != 100 {
+		t.Fatalf("admitted %d, len %d, want 100", admitted.Load(), tab.Len())
+	}
+}
+
+func TestRoomJoinLeave(t *testing.T) {
+	rooms := NewRooms(10)
+	rec := &recorder{}
+	a, b := newClient(1), newClient(2)
+	if err := rooms.Join(a, []byte("r"), `"R"`, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := rooms.Join(b, []byte("r"), `"ignored"`, rec); err != nil {
+		t.Fatal(err)
+	}
+	if !a.SharesRoom(b) || a.Room().Name != `"R"` || a.Room().Len() != 2 {
+		t.Fatal("a and b should share room r named R")
+	}
+	if r := rooms.Leave(b, rec); r == nil || r.ID != "r" || b.Room() != nil || a.SharesRoom(b) {
+		t.Fatal("b should have left r")
+	}
+	if rooms.Leave(b, rec) != nil {
+		t.Fatal("leaving twice should report no room")
+	}
+	rooms.Leave(a, rec)
+	if rooms.Len() != 0 {
+		t.Fatalf("empty room not removed: %d rooms", rooms.Len())
+	}
+	want := []string{
+		"joined r 01 created=true members=1",
+		"joined r 02 created=false members=2",
+		"left r 02 members=1",
+	}
+	if !slices.Equal(rec.events, want) {
+		t.Fatalf("announcements\n got %q\nwant %q", rec.events, want)
+	}
+}
+
+func TestRoomCapacityUnderContention(t *testing.T) {
+	for round := range 50 {
+		rooms := NewRooms(1)
+		var joined atomic.Int64
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := rooms.Join(newClient(i), []byte("r"), `"r"`, &recorder{})
+				switch {
+				case err == nil:
+					joined.Add(1)
+				case !errors.Is(err, ErrRoomFull):
+					t.Errorf("join: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if joined.Load() != RoomCapacity {
+			t.Fatalf("round %d: %d joined, want %d", round, joined.Load(), RoomCapacity)
+		}
+	}
+}
+
+// TestRoomChurnKeepsCountsExact joins and leaves many rooms from many
+// goroutines, including rooms emptying while others join them.
+func TestRoomChurnKeepsCountsExact(t *testing.T) {
+	rooms := NewRooms(8)
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := newClient(g)
+			for i := range 500 {
+				id := []byte(fmt.Sprintf("room-%d", (g+i)%10))
+				err := rooms.Join(c, id, `"x"`, &recorder{})
+				if err != nil && !errors.Is(err, ErrRoomFull) && !errors.Is(err, ErrRoomLimit) {
+					t.Errorf("join: %v", err)
+					return
+				}
+				if n := rooms.Len(); n > 8 {
+					t.Errorf("%d rooms, limit 8", n)
+					return
+				}
+				rooms.Leave(c, &recorder{})
+			}
+		}()
+	}
+	wg.Wait()
+	if rooms.Len() != 0 {
+		t.Fatalf("%d rooms left after everyone left", rooms.Len())
+	}
+	for i := range rooms.shards {
+		if n := len(rooms.shards[i].m); n != 0 {
+			t.Fatalf("shard %d still maps %d rooms", i, n)
+		}
+	}
+}

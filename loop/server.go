@@ -82,7 +82,7 @@ func start(cfg Config, minTimeout time.Duration) (*Server, error) {
 	addr := net.JoinHostPort(ip, strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("listen: %w", err) // err names the address
 	}
 	s.ln = ln.(*net.TCPListener)
 	s.engine, err = gnet.NewClient(s,

@@ -56,8 +56,23 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	o.cfg.Timeout = time.Duration(timeoutSec) * time.Second
-	if o.cfg.Port == 0 {
-		return o, fmt.Errorf("--port must be 1-65535, got 0")
+	// loop.Config reads 0 as "the default", so a 0 typed on the command line
+	// must be refused here, before it reaches Config.
+	for _, r := range []struct {
+		name     string
+		value    int
+		min, max int
+	}{
+		{"port", o.cfg.Port, 1, 65535},
+		{"clients", o.cfg.Clients, 1, loop.MaxClients},
+		{"rooms", o.cfg.Rooms, 1, loop.MaxRooms},
+	} {
+		if r.value < r.min || r.value > r.max {
+			return o, fmt.Errorf("--%s must be %d-%d, got %d", r.name, r.min, r.max, r.value)
+		}
+	}
+	if minSec := int(loop.MinTimeout / time.Second); timeoutSec < minSec {
+		return o, fmt.Errorf("--timeout must be at least %d seconds, got %ds", minSec, timeoutSec)
 	}
 	return o, nil
 }

@@ -1,0 +1,567 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/sys/unix"
+
+	"github.com/redrtc/redrtc/loop"
+)
+
+// binary is the redrtc command, built once by TestMain and stamped the way
+// the Makefile stamps a release.
+var binary string
+
+const (
+	stampedVersion = "v0.0.0-test"
+	stampedCommit  = "c0ffee1"
+)
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "redrtc-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binary = filepath.Join(dir, "redrtc")
+	build := exec.Command("go", "build",
+		"-ldflags", "-X main.version="+stampedVersion+" -X main.commit="+stampedCommit,
+		"-o", binary, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// ---------------------------------------------------------------------------
+// The command line, in-process.
+
+// runCLI calls run(args) and returns its exit status and output.
+//
+// The arguments are prefixed with "-p <a port this test holds> -i 127.0.0.1",
+// which later flags override. A command line that run wrongly accepts then
+// fails to listen and returns 1 at once, instead of serving on :8080 and
+// catching the test process's signals.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	guard := []string{"-p", strconv.Itoa(busyPort(t)), "-i", "127.0.0.1"}
+	var out, errOut bytes.Buffer
+	code = run(append(guard, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestHelpPrintsUsageOfEveryFlag(t *testing.T) {
+	// Each flag with its short and long name, and the ranges the errors name.
+	mentions := []string{
+		"Usage: redrtc [options]",
+		"-p, --port N", "(1-65535; default 8080)",
+		"-i, --interface ADDR", "(default all)",
+		"-c, --clients N", "(1-65536; default 1024)",
+		"-r, --rooms N", "(1-10000; default 256)",
+		"-t, --timeout SEC", "(at least 30;", "default 300)",
+		"-d, --daemon",
+		"-v, --verbose",
+		"-h, --help",
+		"    --version",
+	}
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"-h", []string{"-h"}},
+		{"--help", []string{"--help"}},
+		{"-help", []string{"-help"}},
+		{"--help after other flags", []string{"--port", "9000", "-v", "--help"}},
+		{"--help wins over a bad value before it", []string{"--clients", "65537", "--help"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != 0 {
+				t.Errorf("exit %d, want 0", code)
+			}
+			if stderr != "" {
+				t.Errorf("stderr %q, want nothing", stderr)
+			}
+			if !strings.HasPrefix(stdout, "Usage: redrtc [options]\n") {
+				t.Errorf("stdout does not start with the usage line:\n%s", stdout)
+			}
+			for _, m := range mentions {
+				if !strings.Contains(stdout, m) {
+					t.Errorf("usage does not mention %q:\n%s", m, stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestVersionPrintsVersionCommitAndGo(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "--version")
+	want := fmt.Sprintf("redrtc %s (commit %s, %s %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if code != 0 || stdout != want || stderr != "" {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q; want exit 0, stdout %q, no stderr", code, stdout, stderr, want)
+	}
+	if !strings.HasPrefix(stdout, "redrtc dev (commit unknown, go1") {
+		t.Errorf("an unstamped build printed %q, want redrtc dev (commit unknown, go1...)", stdout)
+	}
+}
+
+func TestBadCommandLineExits2NamingTheFlag(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr, after "redrtc: "
+	}{
+		{"clients zero", []string{"--clients", "0"}, "--clients must be 1-65536, got 0"},
+		{"clients above the maximum", []string{"--clients", "65537"}, "--clients must be 1-65536, got 65537"},
+		{"clients negative, short flag", []string{"-c", "-1"}, "--clients must be 1-65536, got -1"},
+		{"clients not a number", []string{"-c", "abc"}, `invalid value "abc" for flag -c`},
+		{"rooms zero", []string{"--rooms", "0"}, "--rooms must be 1-10000, got 0"},
+		{"rooms above the maximum", []string{"--rooms", "10001"}, "--rooms must be 1-10000, got 10001"},
+		{"rooms above the maximum, short flag", []string{"-r", "20000"}, "--rooms must be 1-10000, got 20000"},
+		{"rooms not a number", []string{"--rooms", "1e3"}, `invalid value "1e3" for flag -rooms`},
+		{"timeout below the minimum", []string{"--timeout", "29"}, "--timeout must be at least 30 seconds, got 29s"},
+		{"timeout below the minimum, short flag", []string{"-t", "10"}, "--timeout must be at least 30 seconds, got 10s"},
+		{"timeout zero", []string{"--timeout", "0"}, "--timeout must be at least 30 seconds, got 0s"},
+		{"timeout negative", []string{"-t", "-30"}, "--timeout must be at least 30 seconds, got -30s"},
+		{"timeout with a unit", []string{"--timeout", "60s"}, `invalid value "60s" for flag -timeout`},
+		{"port above the maximum", []string{"--port", "70000"}, "--port must be 1-65535, got 70000"},
+		{"port zero", []string{"--port", "0"}, "--port must be 1-65535, got 0"},
+		{"port zero, short flag", []string{"-p", "0"}, "--port must be 1-65535, got 0"},
+		{"port not a number", []string{"-p", "http"}, `invalid value "http" for flag -p`},
+		{"interface that does not exist", []string{"--interface", "nosuchif0"}, `--interface "nosuchif0" is neither an IP address nor an interface`},
+		{"interface that does not exist, short flag", []string{"-i", "nosuchif0"}, `--interface "nosuchif0" is neither an IP address nor an interface`},
+		{"unexpected positional argument", []string{"serve"}, `unexpected argument "serve"`},
+		{"positional argument after flags", []string{"-v", "--port", "9000", "extra"}, `unexpected argument "extra"`},
+		{"unknown flag", []string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{"flag without its value", []string{"--port"}, "flag needs an argument: -port"},
+		{"value for a boolean flag", []string{"--daemon=maybe"}, `invalid boolean value "maybe" for -daemon`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+			want := "redrtc: " + tc.want
+			if !strings.HasPrefix(stderr, want) || !strings.HasSuffix(stderr, "\nTry 'redrtc --help'.\n") {
+				t.Errorf("stderr:\n%s\nwant %q... then \"Try 'redrtc --help'.\"", stderr, want)
+			}
+		})
+	}
+}
+
+func TestParseFlagsLongAndShortNames(t *testing.T) {
+	defaults := options{cfg: loop.Config{
+		Port:      8080,
+		Interface: "all",
+		Clients:   loop.DefaultClients,
+		Rooms:     loop.DefaultRooms,
+		Timeout:   loop.DefaultTimeout,
+	}}
+	with := func(change func(*options)) options {
+		o := defaults
+		change(&o)
+		return o
+	}
+	tests := []struct {
+		name string
+		args []string
+		want options
+	}{
+		{"no flags: the defaults", nil, defaults},
+		{"--port", []string{"--port", "9000"}, with(func(o *options) { o.cfg.Port = 9000 })},
+		{"-p", []string{"-p", "9000"}, with(func(o *options) { o.cfg.Port = 9000 })},
+		{"--port=N", []string{"--port=9000"}, with(func(o *options) { o.cfg.Port = 9000 })},
+		{"highest port", []string{"-p", "65535"}, with(func(o *options) { o.cfg.Port = 65535 })},
+		{"--interface", []string{"--interface", "127.0.0.1"}, with(func(o *options) { o.cfg.Interface = "127.0.0.1" })},
+		{"-i", []string{"-i", "lo"}, with(func(o *options) { o.cfg.Interface = "lo" })},
+		{"--clients", []string{"--clients", "65536"}, with(func(o *options) { o.cfg.Clients = 65536 })},
+		{"-c", []string{"-c", "1"}, with(func(o *options) { o.cfg.Clients = 1 })},
+		{"--rooms", []string{"--rooms", "10000"}, with(func(o *options) { o.cfg.Rooms = 10000 })},
+		{"-r", []string{"-r", "1"}, with(func(o *options) { o.cfg.Rooms = 1 })},
+		{"--timeout in seconds", []string{"--timeout", "30"}, with(func(o *options) { o.cfg.Timeout = 30 * time.Second })},
+		{"-t in seconds", []string{"-t", "3600"}, with(func(o *options) { o.cfg.Timeout = time.Hour })},
+		{"--daemon", []string{"--daemon"}, with(func(o *options) { o.daemon = true })},
+		{"-d", []string{"-d"}, with(func(o *options) { o.daemon = true })},
+		{"--verbose", []string{"--verbose"}, with(func(o *options) { o.verbose = true })},
+		{"-v", []string{"-v"}, with(func(o *options) { o.verbose = true })},
+		{"--version", []string{"--version"}, with(func(o *options) { o.version = true })},
+		{"the last of a flag's names wins", []string{"-p", "1", "--port", "2", "-i", "lo", "--interface", "::1"},
+			with(func(o *options) { o.cfg.Port, o.cfg.Interface = 2, "::1" })},
+		{"every short flag", []string{"-p", "1", "-i", "lo", "-c", "2", "-r", "3", "-t", "40", "-d", "-v"},
+			options{cfg: loop.Config{Port: 1, Interface: "lo", Clients: 2, Rooms: 3, Timeout: 40 * time.Second}, daemon: true, verbose: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			got, err := parseFlags(tc.args, &stderr)
+			if err != nil {
+				t.Fatalf("parseFlags(%q): %v", tc.args, err)
+			}
+			if got != tc.want {
+				t.Errorf("parseFlags(%q)\n got %+v\nwant %+v", tc.args, got, tc.want)
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("parseFlags wrote %q", stderr.String())
+			}
+		})
+	}
+}
+
+// ---------------------------------------------------------------------------
+// The binary, as a subprocess.
+
+func TestBinaryExitStatus(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // regexp
+		stderr string // regexp
+	}{
+		{"--version is stamped at build time", []string{"--version"}, 0,
+			`^redrtc ` + regexp.QuoteMeta(stampedVersion) + ` \(commit ` + regexp.QuoteMeta(stampedCommit) + `, go1\S* \S+/\S+\)\n$`, `^$`},
+		{"--help", []string{"--help"}, 0, `^Usage: redrtc \[options\]\n`, `^$`},
+		{"a value out of range", []string{"--rooms", "10001"}, 2, `^$`, `^redrtc: --rooms must be 1-10000, got 10001\n`},
+		{"an unknown flag", []string{"--bogus"}, 2, `^$`, `^redrtc: flag provided but not defined: -bogus\n`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := startBinary(t, tc.args...)
+			if code := p.wait(); code != tc.code {
+				t.Errorf("exit %d, want %d", code, tc.code)
+			}
+			if out := p.stdout.String(); !regexp.MustCompile(tc.stdout).MatchString(out) {
+				t.Errorf("stdout %q, want match for %s", out, tc.stdout)
+			}
+			if out := p.stderr.String(); !regexp.MustCompile(tc.stderr).MatchString(out) {
+				t.Errorf("stderr %q, want match for %s", out, tc.stderr)
+			}
+		})
+	}
+}
+
+// serve starts redrtc with these flags on a free port and waits until
+// /healthz answers with no clients and no rooms. It returns the process and
+// the address it serves on.
+func serve(t *testing.T, flags ...string) (*proc, string) {
+	t.Helper()
+	port := freePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	p := startBinary(t, append([]string{"-p", strconv.Itoa(port)}, flags...)...)
+	poll(t, "GET /healthz answers 200 with no clients and no rooms", p.exited, healthIs(addr, 0, 0))
+	return p, addr
+}
+
+// dial opens a WebSocket offering the signaling subprotocol, closed when the
+// test ends.
+func dial(t *testing.T, ctx context.Context, addr string) *websocket.Conn {
+	t.Helper()
+	conn, resp, err := websocket.Dial(ctx, "ws://"+addr+"/", &websocket.DialOptions{Subprotocols: []string{"webrtc-signaling"}})
+	if err != nil {
+		t.Fatalf("WebSocket dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != "webrtc-signaling" {
+		t.Errorf("subprotocol %q selected, want webrtc-signaling", got)
+	}
+	return conn
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// readClientID reads the first message and checks that it is exactly
+// {"event":"client-id","data":{"clientId":"<uuid>"}}.
+func readClientID(t *testing.T, ctx context.Context, conn *websocket.Conn) string {
+	t.Helper()
+	typ, msg, err := conn.Read(ctx)
+	if err != nil {
+		t.Fatalf("reading the first message: %v", err)
+	}
+	if typ != websocket.MessageText {
+		t.Errorf("first message is %v, want text", typ)
+	}
+	var ev struct {
+		Event string `json:"event"`
+		Data  struct {
+			ClientID string `json:"clientId"`
+		} `json:"data"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(msg))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("first message %s: %v", msg, err)
+	}
+	if ev.Event != "client-id" || !uuidRE.MatchString(ev.Data.ClientID) {
+		t.Fatalf("first message %s, want {\"event\":\"client-id\",\"data\":{\"clientId\":\"<36-character UUID>\"}}", msg)
+	}
+	return ev.Data.ClientID
+}
+
+func TestServerAnswersHealthzAndWebSocketAndStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	p, addr := serve(t, "-i", "127.0.0.1")
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	conn := dial(t, ctx, addr)
+	first := readClientID(t, ctx, conn)
+	poll(t, "healthz counts the client", p.exited, healthIs(addr, 1, 0))
+	second := readClientID(t, ctx, dial(t, ctx, addr))
+	if first == second {
+		t.Errorf("two clients got the same id %s", first)
+	}
+	poll(t, "healthz counts both clients", p.exited, healthIs(addr, 2, 0))
+
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit %d after SIGTERM with clients connected, want 0", code)
+	}
+	if _, _, err := conn.Read(ctx); err == nil || ctx.Err() != nil {
+		t.Errorf("client read after shutdown: %v, want the connection closed", err)
+	}
+	if err := portClosed(addr); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestServerListensOnTheInterfaceGiven(t *testing.T) {
+	tests := []struct {
+		name  string
+		flags []string
+	}{
+		{"-i with an IP address", []string{"-i", "127.0.0.1"}},
+		{"--interface=IP", []string{"--interface=127.0.0.1"}},
+		{"-i with the loopback interface's name", []string{"-i", "lo"}},
+		{"--interface with the loopback interface's name", []string{"--interface", "lo"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, addr := serve(t, tc.flags...)
+			poll(t, "listening is logged", p.exited, logged(p, "listening"))
+			var listening struct {
+				Addr string `json:"addr"`
+			}
+			if err := json.Unmarshal([]byte(findLog(p.stderr.String(), "listening")), &listening); err != nil || listening.Addr != addr {
+				t.Errorf("listening on %q (%v), want %s", listening.Addr, err, addr)
+			}
+			p.signal(syscall.SIGTERM)
+			if code := p.wait(); code != 0 {
+				t.Errorf("exit %d after SIGTERM, want 0", code)
+			}
+		})
+	}
+}
+
+func TestServerLogsJSONLinesAndStopsOnSignal(t *testing.T) {
+	tests := []struct {
+		sig  syscall.Signal
+		name string // as the log line names it
+	}{
+		{syscall.SIGTERM, "terminated"},
+		{syscall.SIGINT, "interrupt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			t.Parallel()
+			p, addr := serve(t, "-i", "127.0.0.1", "--clients", "7", "--rooms", "8", "--timeout", "45")
+			poll(t, "listening is logged", p.exited, logged(p, "listening"))
+			p.signal(tc.sig)
+			if code := p.wait(); code != 0 {
+				t.Errorf("exit %d after %v, want 0", code, tc.sig)
+			}
+
+			// Everything it wrote to a non-terminal stderr is JSON lines.
+			lines := logLines(t, p.stderr.String())
+			want := map[string]map[string]any{
+				"listening": {
+					"level": "info", "addr": addr,
+					"clients": float64(7), "rooms": float64(8), "timeout": float64(45000),
+				},
+				"shutting down": {"level": "info", "signal": tc.name},
+			}
+			for _, line := range lines {
+				msg := line["message"].(string)
+				fields, ok := want[msg]
+				if !ok {
+					continue
+				}
+				delete(want, msg)
+				for k, v := range fields {
+					if line[k] != v {
+						t.Errorf("%q line has %s=%v, want %v", msg, k, line[k], v)
+					}
+				}
+				if _, err := time.Parse(time.RFC3339, line["time"].(string)); err != nil {
+					t.Errorf("%q line's time: %v", msg, err)
+				}
+			}
+			for msg := range want {
+				t.Errorf("no %q line logged", msg)
+			}
+		})
+	}
+}
+
+func TestVerboseLogsDebugMessages(t *testing.T) {
+	tests := []struct {
+		name  string
+		flags []string
+		debug bool
+	}{
+		{"without -v", nil, false},
+		{"-v", []string{"-v"}, true},
+		{"--verbose", []string{"--verbose"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// With --clients 1 a second client is refused, which is logged
+			// at debug level.
+			p, addr := serve(t, append([]string{"-i", "127.0.0.1", "-c", "1"}, tc.flags...)...)
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			readClientID(t, ctx, dial(t, ctx, addr))
+			refused := dial(t, ctx, addr)
+			var err error
+			for err == nil {
+				_, _, err = refused.Read(ctx)
+			}
+			if got := websocket.CloseStatus(err); got != 1013 {
+				t.Fatalf("second client of --clients 1: %v, want close status 1013 (try again later)", err)
+			}
+
+			// Stopping the process flushes all it logged.
+			p.signal(syscall.SIGTERM)
+			if code := p.wait(); code != 0 {
+				t.Errorf("exit %d after SIGTERM, want 0", code)
+			}
+			var debugLines []string
+			for _, line := range logLines(t, p.stderr.String()) {
+				if line["level"] == "debug" {
+					debugLines = append(debugLines, line["message"].(string))
+				}
+			}
+			if refusedLogged := findLog(p.stderr.String(), "client refused") != ""; refusedLogged != tc.debug {
+				t.Errorf("\"client refused\" logged: %v, want %v", refusedLogged, tc.debug)
+			}
+			if !tc.debug && len(debugLines) > 0 {
+				t.Errorf("debug lines without -v: %q", debugLines)
+			}
+		})
+	}
+}
+
+func TestBusyPortExits1WithTheReason(t *testing.T) {
+	tests := []struct {
+		name  string
+		flags []string
+		// JSON is whether stderr is the server's JSON log rather than the
+		// --daemon parent's message.
+		JSON bool
+	}{
+		{"in the foreground", nil, true},
+		{"--daemon", []string{"--daemon"}, false},
+		{"-d", []string{"-d"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			port := busyPort(t)
+			addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+			p := startBinary(t, append([]string{"-p", strconv.Itoa(port), "-i", "127.0.0.1"}, tc.flags...)...)
+			if code := p.wait(); code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			stderr := p.stderr.String()
+			for _, reason := range []string{"listen: listen tcp " + addr + ": ", ": bind: address already in use"} {
+				if !strings.Contains(stderr, reason) {
+					t.Errorf("stderr does not say %q:\n%s", reason, stderr)
+				}
+			}
+			if tc.JSON {
+				if findLog(stderr, "cannot start") == "" {
+					t.Errorf("no \"cannot start\" line logged:\n%s", stderr)
+				}
+				logLines(t, stderr)
+			} else if !strings.HasPrefix(stderr, "redrtc: daemon: listen: listen tcp "+addr+": ") || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("stderr %q, want one line \"redrtc: daemon: listen: listen tcp %s: <why>\"", stderr, addr)
+			}
+			if out := p.stdout.String(); out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+		})
+	}
+}
+
+func TestDaemonDetachesAndStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	parent := startBinary(t, "-d", "-p", strconv.Itoa(port), "-i", "127.0.0.1")
+	if code := parent.wait(); code != 0 {
+		t.Fatalf("the --daemon parent exited %d, want 0", code)
+	}
+	m := backgroundRE.FindStringSubmatch(parent.stdout.String())
+	if m == nil {
+		t.Fatalf("parent stdout %q, want \"redrtc running in the background, pid N\"", parent.stdout.String())
+	}
+	pid, _ := strconv.Atoi(m[1]) // startBinary kills it when the test ends
+	if s := parent.stderr.String(); s != "" {
+		t.Errorf("parent stderr %q, want nothing", s)
+	}
+	if pid == parent.cmd.Process.Pid {
+		t.Errorf("pid %d is the parent's own", pid)
+	}
+
+	// The parent returns only once the daemon listens: no polling here.
+	if err := healthIs(addr, 0, 0)(); err != nil {
+		t.Fatalf("right after the parent returned: %v", err)
+	}
+	if sid, err := unix.Getsid(pid); err != nil || sid != pid {
+		t.Errorf("daemon session %d (%v), want its own session %d", sid, err, pid)
+	}
+	if runtime.GOOS == "linux" {
+		for fd := range 3 {
+			if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", pid, fd)); err != nil || target != os.DevNull {
+				t.Errorf("daemon fd %d is %q (%v), want %s", fd, target, err, os.DevNull)
+			}
+		}
+	}
+
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM to the daemon: %v", err)
+	}
+	poll(t, "the daemon's port closes after SIGTERM", nil, func() error { return portClosed(addr) })
+	poll(t, "the daemon exits after SIGTERM", nil, func() error {
+		if running(pid) {
+			return fmt.Errorf("pid %d still running", pid)
+		}
+		return nil
+	})
+}

@@ -3,6 +3,7 @@ package loop
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -10,13 +11,18 @@ import (
 
 // Defaults and ranges, kept from the C server this one replaces.
 const (
-	DefaultClients    = 1024
-	MaxClients        = 65536
-	DefaultRooms      = 256
-	MaxRooms          = 10000
-	DefaultTimeout    = 300 * time.Second
-	MinTimeout        = 30 * time.Second
-	DefaultMaxMessage = 64 << 10
+	DefaultClients     = 1024
+	MaxClients         = 65536
+	DefaultRooms       = 256
+	MaxRooms           = 10000
+	DefaultTimeout     = 300 * time.Second
+	MinTimeout         = 30 * time.Second
+	DefaultMaxMessage  = 64 << 10
+	DefaultRate        = 50
+	DefaultBurst       = 200
+	DefaultRateKick    = 10 * time.Second
+	DefaultMaxOutbound = 1 << 20
+	DefaultJoinTimeout = 60 * time.Second
 	// HandshakeTimeout closes a connection that has not finished its HTTP
 	// upgrade, so that half-sent requests cannot hold descriptors forever.
 	HandshakeTimeout = 5 * time.Second
@@ -46,10 +52,36 @@ type Config struct {
 	// MaxMessage is the largest message, fragments included, in bytes
 	// (default 64 KiB); a larger one closes the connection with 1009.
 	MaxMessage int
+	// Rate is each client's sustained message rate, in messages per second
+	// (--rate; default 50). A negative Rate turns rate limiting off, which is
+	// what --rate 0 means.
+	Rate int
+	// Burst is how many messages a client may send at once above Rate
+	// (--burst; default 200, enough for a burst of trickled candidates).
+	Burst int
+	// RateKick closes (1008) a client that stays over its rate this long
+	// (--rate-kick; default 10s).
+	RateKick time.Duration
+	// MaxOutbound caps the bytes queued for a client that does not read
+	// them; past it the client is closed with 1008 (--max-outbound; default
+	// 1 MiB).
+	MaxOutbound int
+	// JoinTimeout closes a client that has not joined a room this long after
+	// connecting, after an error event (--join-timeout; default 60s).
+	JoinTimeout time.Duration
+	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
+	// may connect; empty or "*" allows every origin. Requests without an
+	// Origin header, which browsers always send, are not affected.
+	AllowedOrigins []string
 	// EventLoops is the number of event loops (default: one per CPU).
 	EventLoops int
 	// Logger receives the server's logs (default: none).
 	Logger *zerolog.Logger
+
+	// beforeDispatch, when set, sees every text message before it is
+	// handled. Tests use it to make a handler fail; it is never set outside
+	// this package.
+	beforeDispatch func(payload []byte)
 }
 
 // withDefaults returns c with its zero fields filled in.
@@ -65,6 +97,21 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxMessage == 0 {
 		c.MaxMessage = DefaultMaxMessage
+	}
+	if c.Rate == 0 {
+		c.Rate = DefaultRate
+	}
+	if c.Burst == 0 {
+		c.Burst = DefaultBurst
+	}
+	if c.RateKick == 0 {
+		c.RateKick = DefaultRateKick
+	}
+	if c.MaxOutbound == 0 {
+		c.MaxOutbound = DefaultMaxOutbound
+	}
+	if c.JoinTimeout == 0 {
+		c.JoinTimeout = DefaultJoinTimeout
 	}
 	if c.Logger == nil {
 		nop := zerolog.Nop()
@@ -88,13 +135,34 @@ func (c Config) validate(minTimeout time.Duration) error {
 		return fmt.Errorf("--timeout must be at least %d seconds, got %v", int(minTimeout/time.Second), c.Timeout)
 	case c.MaxMessage < 1024:
 		return fmt.Errorf("max message size must be at least 1024 bytes, got %d", c.MaxMessage)
+	case c.Burst < 1 || c.Burst > 1_000_000:
+		return fmt.Errorf("--burst must be 1-1000000, got %d", c.Burst)
+	case c.Rate > 1_000_000:
+		return fmt.Errorf("--rate must be 0-1000000, got %d", c.Rate)
+	case c.RateKick < time.Second:
+		return fmt.Errorf("--rate-kick must be at least 1 second, got %v", c.RateKick)
+	case c.MaxOutbound < 64<<10:
+		return fmt.Errorf("--max-outbound must be at least 65536 bytes, got %d", c.MaxOutbound)
+	case c.JoinTimeout < minTimeout:
+		return fmt.Errorf("--join-timeout must be at least %d seconds, got %v", int(minTimeout/time.Second), c.JoinTimeout)
 	case c.EventLoops < 0:
 		return fmt.Errorf("event loops must not be negative, got %d", c.EventLoops)
+	}
+	for _, o := range c.AllowedOrigins {
+		if o != "*" && !validOrigin(o) {
+			return fmt.Errorf("--allowed-origins: %q is not an origin like https://example.com", o)
+		}
 	}
 	if _, err := c.listenIP(); err != nil {
 		return err
 	}
 	return nil
+}
+
+// validOrigin reports whether o looks like scheme://host[:port].
+func validOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && u.Scheme != "" && u.Host != "" && (u.Path == "" || u.Path == "/") && u.RawQuery == ""
 }
 
 // listenIP resolves Interface to the address to bind; "" means all.

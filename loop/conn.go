@@ -25,6 +25,8 @@ type conn struct {
 	phase uint8
 	// registered is set once client is in the client table.
 	registered bool
+	// joined is set by the client's first successful join.
+	joined bool
 	// pinged is set when a ping frame went out and cleared by any frame in.
 	pinged bool
 	// fragOp is the opcode of the fragmented message being assembled, or 0.
@@ -36,6 +38,12 @@ type conn struct {
 	lastSeen int64
 	// frag holds the fragments received so far; nil when none.
 	frag []byte
+	// admitted is when the client got its id, for --join-timeout.
+	admitted int64
+	// The rate limiter (see rate.go): the theoretical arrival time of the
+	// next message, when the current run of dropped messages began, and when
+	// the last message was dropped and the last rate-limited error sent.
+	tat, overSince, lastDrop, lastRateError int64
 
 	// Guarded by ls.mu: bytes waiting to be written on the loop, and whether
 	// the conn is in ls.inbox, closed, or to be closed once written.
@@ -43,6 +51,8 @@ type conn struct {
 	queued     bool
 	gone       bool
 	closeAfter bool
+	// slow is set when the client's queue passed --max-outbound.
+	slow bool
 }
 
 // Send queues msg for the client; it implements registry.Sender and may be

@@ -11,6 +11,9 @@ import (
 
 // dispatch decodes one text message and acts on it.
 func (s *Server) dispatch(c *conn, payload []byte) {
+	if s.cfg.beforeDispatch != nil {
+		s.cfg.beforeDispatch(payload)
+	}
 	var m proto.Message
 	if p := proto.Decode(payload, &m); !p.OK() {
 		s.sendError(c, p)
@@ -73,6 +76,7 @@ func (s *Server) join(c *conn, m *proto.Message) {
 	err := s.rooms.Join(&c.client, id, name, c.ls)
 	switch {
 	case err == nil:
+		c.joined = true
 	case errors.Is(err, registry.ErrRoomFull):
 		s.sendError(c, proto.Problem{Code: proto.CodeRoomFull, Message: "the room already has 6 participants", Event: proto.EventJoinRoom})
 	case errors.Is(err, registry.ErrRoomLimit):

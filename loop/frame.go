@@ -153,7 +153,9 @@ func (s *Server) checkHeader(c *conn, h ws.Header) *frameError {
 func (s *Server) frame(c *conn, h ws.Header, payload []byte) *frameError {
 	switch h.OpCode {
 	case ws.OpPing:
-		c.Send(c.ls.finish(append(c.ls.begin(), payload...), ws.OpPong))
+		if s.allow(c) {
+			c.Send(c.ls.finish(append(c.ls.begin(), payload...), ws.OpPong))
+		}
 	case ws.OpPong:
 		// lastSeen is all a pong is for.
 	case ws.OpClose:
@@ -214,6 +216,9 @@ func (s *Server) fail(c *conn, ferr *frameError) {
 
 // message handles one whole data message.
 func (s *Server) message(c *conn, op ws.OpCode, payload []byte) *frameError {
+	if !s.allow(c) {
+		return nil
+	}
 	if op == ws.OpBinary {
 		s.sendError(c, proto.Problem{Code: proto.CodeBadRequest, Message: "binary messages are not supported; send JSON text"})
 		return nil

@@ -150,26 +150,53 @@ func TestBinaryMessageIsABadRequest(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	srv := startServer(t, Config{Timeout: 600 * time.Millisecond})
+	timeout := 1500 * time.Millisecond
+	srv := startServer(t, Config{Timeout: timeout})
 	t.Run("a silent client is pinged, then closed with 1001", func(t *testing.T) {
 		r := dialRaw(t, srv)
 		r.upgrade()
+		start := time.Now()
 		f := r.readFrame()
 		if f.Header.OpCode != ws.OpPing {
 			t.Fatalf("got %v, want a ping frame", f.Header.OpCode)
 		}
+		if waited := time.Since(start); waited < timeout/3-100*time.Millisecond {
+			t.Fatalf("pinged after %v, want about %v", waited, timeout/3)
+		}
 		r.expectClose(ws.StatusGoingAway)
+		if waited := time.Since(start); waited < timeout-100*time.Millisecond {
+			t.Fatalf("closed after %v, want about %v", waited, timeout)
+		}
 	})
-	t.Run("a client that answers pings stays", func(t *testing.T) {
-		c := dial(t, srv) // coder/websocket answers pings while reading
-		start := time.Now()
-		c.send("join-room", map[string]any{"roomId": "r"})
-		for time.Since(start) < 3*srv.cfg.Timeout {
-			c.send("ping", map[string]any{})
-			if _, err := c.read(); err != nil {
-				t.Fatalf("closed after %v: %v", time.Since(start), err)
+	t.Run("a client that only answers ping frames, like an idle browser, stays", func(t *testing.T) {
+		r := dialRaw(t, srv)
+		r.upgrade()
+		r.write(maskedText(`{"event":"join-room","data":{"roomId":"quiet"}}`))
+		end := time.Now().Add(2*timeout + timeout/2)
+		_ = r.nc.SetReadDeadline(end)
+		pings := 0
+		for {
+			f, err := ws.ReadFrame(r.br)
+			if err != nil {
+				if time.Now().Before(end) {
+					t.Fatalf("connection ended early: %v", err)
+				}
+				break
+			}
+			switch f.Header.OpCode {
+			case ws.OpPing:
+				pings++
+				r.write(frame(ws.OpPong, true, f.Payload))
+			case ws.OpClose:
+				t.Fatalf("closed: %q", f.Payload)
 			}
 		}
+		if pings < 2 {
+			t.Fatalf("%d pings in %v, want at least 2", pings, 2*timeout)
+		}
+		_ = r.nc.SetDeadline(time.Now().Add(waitTimeout))
+		r.write(ping())
+		r.expectText("pong")
 	})
 	t.Run("a connection that never finishes its upgrade is closed", func(t *testing.T) {
 		r := dialRaw(t, srv)

@@ -2,7 +2,9 @@ package loop
 
 import (
 	"bytes"
+	"encoding/base64"
 	"strconv"
+	"strings"
 
 	"github.com/gobwas/ws"
 
@@ -81,6 +83,15 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 		return len(buf)
 	}
 
+	if key := headerValue(req, "sec-websocket-key"); key != nil && !validKey(key) {
+		s.httpReply(c, "400 Bad Request", "Sec-WebSocket-Key must be 16 bytes in base64\n")
+		return len(buf)
+	}
+	if origin := headerValue(req, "origin"); origin != nil && !s.originAllowed(origin) {
+		s.httpReply(c, "403 Forbidden", "origin not allowed\n")
+		return len(buf)
+	}
+
 	ls := c.ls
 	ls.httpOut = ls.httpOut[:0]
 	hio := handshakeIO{r: sliceReader{b: req}, out: &ls.httpOut}
@@ -113,6 +124,7 @@ func (s *Server) admit(c *conn) {
 		return
 	}
 	c.registered = true
+	c.admitted = s.now()
 	c.Send(ls.finish(proto.AppendClientID(ls.begin(), id), ws.OpText))
 }
 
@@ -171,10 +183,35 @@ func requestLine(req []byte) (method, path []byte, ok bool) {
 }
 
 // hasHeader reports whether the request has a header named name (lower case).
-func hasHeader(req []byte, name string) bool {
+func hasHeader(req []byte, name string) bool { return headerValue(req, name) != nil }
+
+// headerValue returns the trimmed value of the first header named name
+// (lower case), or nil when there is none; an empty value counts as none.
+func headerValue(req []byte, name string) []byte {
 	for line := range bytes.SplitSeq(req, []byte("\r\n")) {
 		colon := bytes.IndexByte(line, ':')
 		if colon == len(name) && bytes.EqualFold(line[:colon], []byte(name)) {
+			return bytes.TrimSpace(line[colon+1:])
+		}
+	}
+	return nil
+}
+
+// validKey reports whether a Sec-WebSocket-Key is 16 bytes in base64, as
+// RFC 6455 requires (gobwas/ws checks only its length).
+func validKey(key []byte) bool {
+	var raw [18]byte
+	n, err := base64.StdEncoding.Decode(raw[:], key)
+	return err == nil && n == 16
+}
+
+// originAllowed applies --allowed-origins to a browser's Origin header.
+func (s *Server) originAllowed(origin []byte) bool {
+	if len(s.cfg.AllowedOrigins) == 0 {
+		return true
+	}
+	for _, o := range s.cfg.AllowedOrigins {
+		if o == "*" || strings.EqualFold(o, string(origin)) {
 			return true
 		}
 	}

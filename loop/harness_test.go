@@ -172,12 +172,17 @@ func (c *client) expectError(code, cause string) event {
 	return ev
 }
 
-// expectClose reads until the connection closes and checks the close code.
+// expectClose reads until the connection closes, at most waitTimeout, and
+// checks the close code.
 func (c *client) expectClose(code websocket.StatusCode) {
 	c.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		_, err := c.read()
 		if err == nil {
+			if time.Now().After(deadline) {
+				c.t.Fatalf("still open after %v, want close %v", waitTimeout, code)
+			}
 			continue
 		}
 		if got := websocket.CloseStatus(err); got != code {
@@ -233,13 +238,23 @@ type rawConn struct {
 
 func dialRaw(t testing.TB, srv *Server) *rawConn {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", srv.Addr().String(), waitTimeout)
+	r, err := rawDialErr(srv)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
+	r.t = t
+	t.Cleanup(func() { _ = r.nc.Close() })
+	return r
+}
+
+// rawDialErr is dialRaw for goroutines other than the test's.
+func rawDialErr(srv *Server) (*rawConn, error) {
+	nc, err := net.DialTimeout("tcp", srv.Addr().String(), waitTimeout)
+	if err != nil {
+		return nil, err
+	}
 	_ = nc.SetDeadline(time.Now().Add(waitTimeout))
-	t.Cleanup(func() { _ = nc.Close() })
-	return &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
+	return &rawConn{nc: nc, br: bufio.NewReader(nc)}, nil
 }
 
 const upgradeRequest = "GET /signal HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +

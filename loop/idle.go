@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/proto"
 )
 
 // idleScan runs on one event loop, queued there by OnTick, and handles that
@@ -11,7 +13,8 @@ import (
 type idleScan struct{ ls *loopState }
 
 // Run closes connections idle past --timeout (1001), pings those idle for a
-// third of it, and closes connections still in the HTTP upgrade after
+// third of it, closes clients that joined no room within --join-timeout
+// (1008), and closes connections still in the HTTP upgrade after
 // HandshakeTimeout.
 func (t idleScan) Run(context.Context) error {
 	ls := t.ls
@@ -32,6 +35,9 @@ func (t idleScan) Run(context.Context) error {
 			switch {
 			case idle >= timeout:
 				ls.expired = append(ls.expired, c)
+			case c.registered && !c.joined && now-c.admitted >= int64(s.cfg.JoinTimeout):
+				s.sendError(c, proto.Problem{Code: proto.CodeJoinTimeout, Message: "no room joined in time; closing"})
+				c.sendAndClose(ls.closeFrame(ws.StatusPolicyViolation, "no room joined"))
 			case idle >= timeout/3 && !c.pinged:
 				c.pinged = true
 				c.Send(ls.finish(ls.begin(), ws.OpPing))

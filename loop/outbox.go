@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/redrtc/redrtc/proto"
@@ -64,6 +65,7 @@ type pending struct {
 	c     *conn
 	buf   []byte
 	close bool
+	slow  bool
 }
 
 // maxFreeBufs bounds the loop's pool of pending buffers.
@@ -72,13 +74,19 @@ const maxFreeBufs = 1024
 // enqueue appends msg to c's pending bytes. Safe from any goroutine.
 func (ls *loopState) enqueue(c *conn, msg []byte, closeAfter bool) {
 	ls.mu.Lock()
-	if c.gone || c.closeAfter {
+	if c.gone || c.closeAfter || c.slow {
 		ls.mu.Unlock()
 		return
 	}
 	if !c.queued {
 		c.queued = true
 		ls.inbox = append(ls.inbox, c)
+	}
+	if len(c.out)+len(msg) > ls.srv.cfg.MaxOutbound {
+		// A client this far behind is not reading; the loop closes it
+		// rather than let its queue grow the server's memory.
+		c.slow = true
+		msg = nil
 	}
 	if c.out == nil {
 		if n := len(ls.free); n > 0 {
@@ -126,7 +134,7 @@ func (ls *loopState) exit() {
 			return
 		}
 		for _, c := range ls.inbox {
-			ls.batch = append(ls.batch, pending{c: c, buf: c.out, close: c.closeAfter})
+			ls.batch = append(ls.batch, pending{c: c, buf: c.out, close: c.closeAfter, slow: c.slow})
 			c.out = nil
 			c.queued = false
 		}
@@ -136,13 +144,18 @@ func (ls *loopState) exit() {
 
 		// gone is written only on this goroutine, so it is read here unlocked.
 		for _, p := range ls.batch {
-			if !p.c.gone {
+			if !p.c.gone && !p.slow {
 				// A failed write makes gnet close the conn (calling OnClose).
 				_, _ = p.c.gc.Write(p.buf)
 			}
 		}
+		maxOut := ls.srv.cfg.MaxOutbound
 		for _, p := range ls.batch {
-			if p.close && !p.c.gone {
+			switch {
+			case p.c.gone:
+			case p.slow || p.c.gc.OutboundBuffered() > maxOut:
+				ls.dropSlow(p.c)
+			case p.close:
 				// Close is queued behind this handler, so it follows the write.
 				_ = p.c.gc.Close()
 			}
@@ -163,6 +176,22 @@ func (ls *loopState) recycle(b []byte) {
 	if b != nil && cap(b) <= maxPooledBuf && len(ls.free) < maxFreeBufs {
 		ls.free = append(ls.free, b[:0])
 	}
+}
+
+// dropSlow closes a client that let more than --max-outbound bytes pile up:
+// one stalled reader must not grow the server's memory. Its room hears of it
+// through OnClose, like any disconnect.
+func (ls *loopState) dropSlow(c *conn) {
+	ls.mu.Lock()
+	c.slow = true
+	ls.recycle(c.out)
+	c.out = nil
+	ls.mu.Unlock()
+	ls.srv.log.Debug().Str("client", proto.ClientID(c.client.ID).String()).
+		Int("queued", c.gc.OutboundBuffered()).Msg("closing a client that does not read")
+	c.phase = phaseClosing
+	_, _ = c.gc.Write(ls.closeFrame(ws.StatusPolicyViolation, "not reading fast enough"))
+	_ = c.gc.Close()
 }
 
 // forget drops c's pending bytes once the connection is closed.

@@ -34,8 +34,10 @@ func problem(e Event, c Code, msg string) Problem { return Problem{Code: c, Mess
 // unknown data fields are ignored; a missing or null data counts as {}.
 func Decode(b []byte, m *Message) Problem {
 	*m = Message{}
-	f, ok, isObject := scanMessage(b)
+	f, ok, isObject, tooDeep := scanMessage(b)
 	switch {
+	case tooDeep:
+		return problem(EventUnknown, CodeBadRequest, "message nests deeper than 256 levels")
 	case !ok:
 		return problem(EventUnknown, CodeBadJSON, "message is not valid JSON")
 	case !isObject:
@@ -97,6 +99,9 @@ func (m *Message) decodeRelay(target, payload []byte, missing string) Problem {
 	m.Target = id
 	if payload == nil || isNull(payload) {
 		return problem(m.Event, CodeBadRequest, missing)
+	}
+	if m.Event == EventICECandidate && len(payload) > MaxCandidateLen {
+		return problem(m.Event, CodeBadRequest, "candidate must be at most 4096 bytes")
 	}
 	m.Payload = payload
 	return Problem{}

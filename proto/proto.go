@@ -92,6 +92,9 @@ const (
 	CodeRoomLimit      Code = "room-limit"
 	CodeServerFull     Code = "server-full"
 	CodeRateLimited    Code = "rate-limited"
+	// CodeJoinTimeout precedes close code 1008 for a client that joined no
+	// room in time.
+	CodeJoinTimeout Code = "join-timeout"
 )
 
 // Limits the protocol itself sets on fields.
@@ -99,4 +102,7 @@ const (
 	MaxRoomIDLen   = 64 // bytes of [A-Za-z0-9_.:-]
 	MaxRoomNameLen = 64 // characters
 	RoomCapacity   = 6  // members per room
+	// MaxCandidateLen caps an ice-candidate's payload in bytes; an offer or
+	// answer is capped only by the whole message's size.
+	MaxCandidateLen = 4 << 10
 )

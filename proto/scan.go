@@ -8,12 +8,14 @@ import (
 
 // The scanner validates a message's JSON and finds the fields RedRTC needs in
 // one pass, returning byte ranges of the original message; that is how
-// payloads are forwarded without being copied or re-encoded. It accepts
-// exactly what encoding/json.Valid accepts (FuzzDecode checks this), but is
-// several times faster on the long strings that SDP payloads are.
+// payloads are forwarded without being copied or re-encoded. Up to MaxDepth
+// levels of nesting it accepts exactly what encoding/json.Valid accepts
+// (FuzzScan checks this), and it is several times faster on the long strings
+// that SDP payloads are.
 
-// maxDepth bounds nesting, so that a message of brackets cannot recurse deep.
-const maxDepth = 256
+// MaxDepth bounds nesting, so that a message of brackets cannot make the
+// scanner recurse deep; deeper JSON is refused as bad-request.
+const MaxDepth = 256
 
 // fields are the raw value tokens a client message may carry; nil when absent.
 type fields struct {
@@ -26,12 +28,15 @@ type scanner struct {
 	i     int
 	depth int
 	bad   bool
-	f     fields // what scanMessage records
+	// tooDeep is set when scanning stopped at MaxDepth.
+	tooDeep bool
+	f       fields // what scanMessage records
 }
 
 // scanMessage validates b and, when it is an object, records its fields.
 // ok is false for invalid JSON; isObject tells whether b is an object.
-func scanMessage(b []byte) (f fields, ok, isObject bool) {
+// tooDeep tells that b is refused only for nesting past MaxDepth.
+func scanMessage(b []byte) (f fields, ok, isObject, tooDeep bool) {
 	s := scanner{b: b}
 	s.space()
 	isObject = s.i < len(b) && b[s.i] == '{'
@@ -41,7 +46,7 @@ func scanMessage(b []byte) (f fields, ok, isObject bool) {
 		s.value()
 	}
 	s.space()
-	return s.f, !s.bad && s.i == len(b), isObject
+	return s.f, !s.bad && s.i == len(b), isObject, s.tooDeep
 }
 
 // Where an object is, which decides the members to record.
@@ -55,6 +60,8 @@ const (
 func (s *scanner) member(where int, key []byte) {
 	start := s.i
 	if where == inMessage && keyIs(key, "data") && start < len(s.b) && s.b[start] == '{' {
+		// With a repeated data key the last one wins, as in encoding/json.
+		s.f = fields{event: s.f.event}
 		s.object(inData)
 	} else {
 		s.value()
@@ -131,7 +138,8 @@ func (s *scanner) value() {
 
 // object scans an object; where says which of its members to record.
 func (s *scanner) object(where int) {
-	if s.depth++; s.depth > maxDepth {
+	if s.depth++; s.depth > MaxDepth {
+		s.tooDeep = true
 		s.fail()
 		return
 	}
@@ -178,7 +186,8 @@ func (s *scanner) object(where int) {
 }
 
 func (s *scanner) array() {
-	if s.depth++; s.depth > maxDepth {
+	if s.depth++; s.depth > MaxDepth {
+		s.tooDeep = true
 		s.fail()
 		return
 	}
@@ -382,8 +391,8 @@ func stringLen(raw []byte) int {
 	for i := 0; i < len(raw); {
 		if raw[i] == '\\' {
 			if raw[i+1] == 'u' && i+12 <= len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
-				r := hexRune(raw[i+2 : i+6])
-				if r >= 0xD800 && r < 0xDC00 {
+				r, r2 := hexRune(raw[i+2:i+6]), hexRune(raw[i+8:i+12])
+				if r >= 0xD800 && r < 0xDC00 && r2 >= 0xDC00 && r2 < 0xE000 {
 					i += 12 // high and low surrogate
 					n++
 					continue

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -221,7 +222,7 @@ func TestParseFlagsLongAndShortNames(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseFlags(%q): %v", tc.args, err)
 			}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, withHardeningDefaults(tc.want)) {
 				t.Errorf("parseFlags(%q)\n got %+v\nwant %+v", tc.args, got, tc.want)
 			}
 			if stderr.Len() > 0 {
@@ -564,4 +565,25 @@ func TestDaemonDetachesAndStopsOnSIGTERM(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// withHardeningDefaults fills in the hardening flags' defaults, which every
+// parse sets explicitly.
+func withHardeningDefaults(o options) options {
+	if o.cfg.Rate == 0 {
+		o.cfg.Rate = loop.DefaultRate
+	}
+	if o.cfg.Burst == 0 {
+		o.cfg.Burst = loop.DefaultBurst
+	}
+	if o.cfg.RateKick == 0 {
+		o.cfg.RateKick = loop.DefaultRateKick
+	}
+	if o.cfg.MaxOutbound == 0 {
+		o.cfg.MaxOutbound = loop.DefaultMaxOutbound
+	}
+	if o.cfg.JoinTimeout == 0 {
+		o.cfg.JoinTimeout = loop.DefaultJoinTimeout
+	}
+	return o
 }

@@ -1,0 +1,310 @@
+package loop
+
+import (
+	"bytes"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
+)
+
+func TestRateLimit(t *testing.T) {
+	srv := startServer(t, Config{Rate: 20, Burst: 10, RateKick: 2 * time.Second})
+	flooder, calm := dial(t, srv), dial(t, srv)
+	flooder.join("r")
+	calm.join("r")
+	flooder.expect("participants")
+
+	t.Run("messages over the burst are dropped with one rate-limited error", func(t *testing.T) {
+		fresh := dial(t, srv) // has sent nothing yet, so its whole burst is left
+		for range 30 {
+			fresh.send("ping", map[string]any{})
+		}
+		pongs, errs := 0, 0
+		for pongs+errs < 11 {
+			ev := fresh.expect2("pong", "error")
+			if ev.Event == "pong" {
+				pongs++
+			} else {
+				if ev.str(t, "code") != "rate-limited" {
+					t.Fatalf("error %s", ev.Data)
+				}
+				errs++
+			}
+		}
+		if pongs != 10 || errs != 1 {
+			t.Fatalf("%d pongs and %d errors, want the burst of 10 and one error", pongs, errs)
+		}
+	})
+	t.Run("room-mates are unaffected", func(t *testing.T) {
+		calm.send("offer", map[string]any{"targetClientId": flooder.id, "offer": 1})
+		calm.send("ping", map[string]any{})
+		calm.expect("pong")
+	})
+	t.Run("a client that stays over the limit is closed with 1008", func(t *testing.T) {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(5 * time.Millisecond) // 200/s against a rate of 20/s
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					if err := flooder.ws.Write(t.Context(), websocket.MessageText, []byte(`{"event":"ping"}`)); err != nil {
+						return
+					}
+				}
+			}
+		}()
+		flooder.expectClose(websocket.StatusPolicyViolation)
+		close(stop)
+		wg.Wait()
+		if got := calm.expect2("offer", "participants"); got.Event == "offer" {
+			calm.expect("participants")
+		}
+		calm.send("ping", map[string]any{})
+		calm.expect("pong")
+	})
+}
+
+func TestRateLimitOff(t *testing.T) {
+	srv := startServer(t, Config{Rate: -1, Burst: 1})
+	c := dial(t, srv)
+	for range 500 {
+		c.send("ping", map[string]any{})
+	}
+	for range 500 {
+		c.expect("pong")
+	}
+}
+
+func TestCandidateSizeLimit(t *testing.T) {
+	srv := startServer(t, Config{})
+	a, b := dial(t, srv), dial(t, srv)
+	a.join("r")
+	b.join("r")
+	a.expect("participants")
+	a.send("ice-candidate", map[string]any{"targetClientId": b.id, "candidate": strings.Repeat("c", 4096)})
+	ev := a.expectError("bad-request", "ice-candidate")
+	if !strings.Contains(ev.str(t, "message"), "candidate") {
+		t.Fatalf("the error should name the field: %s", ev.Data)
+	}
+	a.send("offer", map[string]any{"targetClientId": b.id, "offer": strings.Repeat("o", 60000)})
+	b.expect("offer")
+}
+
+// TestSlowConsumerIsDropped floods a client that has stopped reading: the
+// server closes it once its queue passes --max-outbound and tells its room.
+func TestSlowConsumerIsDropped(t *testing.T) {
+	srv := startServer(t, Config{Rate: -1, MaxOutbound: 64 << 10})
+	flooder := dial(t, srv)
+	stalled := dialRaw(t, srv)
+	stalledID := stalled.upgrade()
+	flooder.join("r")
+	stalled.write(maskedText(`{"event":"join-room","data":{"roomId":"r"}}`))
+	flooder.expect("participants")
+	// The stalled client never reads again.
+
+	big := strings.Repeat("x", 50000)
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		for {
+			ev, err := flooder.read()
+			if err != nil {
+				return
+			}
+			if ev.Event == "participants" && len(ev.list(t, "participants")) == 1 {
+				return
+			}
+		}
+	}()
+	sent := 0
+	for ; sent < 2000; sent++ {
+		select {
+		case <-gone:
+			sent = -1
+		default:
+		}
+		if sent < 0 {
+			break
+		}
+		flooder.send("offer", map[string]any{"targetClientId": stalledID, "offer": big})
+	}
+	if sent >= 0 {
+		select {
+		case <-gone:
+		case <-time.After(waitTimeout):
+			t.Fatal("the stalled client was never dropped")
+		}
+	}
+	eventually(t, "the stalled client to leave the tables", func() bool { return srv.Clients() == 1 })
+	flooder.send("ping", map[string]any{})
+	for { // offers sent after the drop come back as target-not-found first
+		if ev := flooder.expect2("pong", "error"); ev.Event == "pong" {
+			break
+		} else if ev.str(t, "code") != "target-not-found" {
+			t.Fatalf("error %s", ev.Data)
+		}
+	}
+}
+
+func TestAllowedOrigins(t *testing.T) {
+	srv := startServer(t, Config{AllowedOrigins: []string{"https://app.example.com"}})
+	for _, tc := range []struct {
+		name, origin string
+		status       int
+	}{
+		{"allowed origin", "https://app.example.com", 101},
+		{"allowed origin, other case", "https://APP.example.com", 101},
+		{"other origin", "https://evil.example.net", 403},
+		{"no Origin header (not a browser)", "", 101},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := dialRaw(t, srv)
+			req := upgradeRequest
+			if tc.origin != "" {
+				req = strings.Replace(req, "\r\n\r\n", "\r\nOrigin: "+tc.origin+"\r\n\r\n", 1)
+			}
+			r.write([]byte(req))
+			if resp := r.response(); resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+		})
+	}
+}
+
+func TestHandshakeKeyMustBeBase64Of16Bytes(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	r.write([]byte(strings.Replace(upgradeRequest, "dGhlIHNhbXBsZSBub25jZQ==", "!!!!!!!!!!!!!!!!!!!!!!==", 1)))
+	if resp := r.response(); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+}
+
+func TestJoinTimeout(t *testing.T) {
+	srv := startServer(t, Config{JoinTimeout: 500 * time.Millisecond})
+	idler := dial(t, srv)
+	member := dial(t, srv)
+	member.join("r")
+	idler.expectError("join-timeout", "")
+	idler.expectClose(websocket.StatusPolicyViolation)
+	member.send("ping", map[string]any{})
+	member.expect("pong")
+	if srv.Clients() != 1 {
+		t.Fatalf("clients %d, want 1", srv.Clients())
+	}
+}
+
+func TestPanicInAHandlerClosesOnlyThatClient(t *testing.T) {
+	srv := startServer(t, Config{beforeDispatch: func(payload []byte) {
+		if bytes.Contains(payload, []byte("trigger-a-bug")) {
+			panic("a bug in a handler")
+		}
+	}})
+	victim, bystander := dial(t, srv), dial(t, srv)
+	victim.join("r")
+	bystander.join("r")
+	victim.expect("participants")
+
+	victim.send("ping", map[string]any{"note": "trigger-a-bug"})
+	victim.expectClose(websocket.StatusInternalError)
+	if got := bystander.expect("participants").list(t, "participants"); len(got) != 1 {
+		t.Fatalf("participants %v", got)
+	}
+	bystander.send("ping", map[string]any{})
+	bystander.expect("pong")
+	dial(t, srv).join("r")
+}
+
+// TestChurnLeavesNothingBehind runs 10,000 connect, join, leave, disconnect
+// cycles and checks the tables are empty and no goroutine was left behind.
+func TestChurnLeavesNothingBehind(t *testing.T) {
+	cycles := 10000
+	if testing.Short() {
+		cycles = 1000
+	}
+	srv := startServer(t, Config{Clients: 1000, Rooms: 1000})
+	goroutines := runtime.NumGoroutine()
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	heapBefore := ms.HeapInuse
+
+	const workers = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < cycles; i += workers {
+				if err := churnOnce(srv, i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	eventually(t, "the tables to empty", func() bool { return srv.Clients() == 0 && srv.Rooms() == 0 })
+	eventually(t, "goroutines to return to their start count", func() bool { return runtime.NumGoroutine() <= goroutines })
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	if grown := int64(ms.HeapInuse) - int64(heapBefore); grown > 8<<20 {
+		t.Fatalf("heap grew by %d bytes over %d cycles", grown, cycles)
+	}
+}
+
+func churnOnce(srv *Server, i int) error {
+	r, err := rawDialErr(srv)
+	if err != nil {
+		return err
+	}
+	defer r.nc.Close()
+	room := []byte(`{"event":"join-room","data":{"roomId":"churn-` + string(rune('a'+i%26)) + `"}}`)
+	if _, err := r.nc.Write(append([]byte(upgradeRequest), frame(ws.OpText, true, room)...)); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(r.br, nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	for { // client-id, maybe room-created, room-joined, then participants
+		f, err := ws.ReadFrame(r.br)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(f.Payload, []byte(`"room-joined"`)) {
+			break
+		}
+	}
+	_, err = r.nc.Write(frame(ws.OpText, true, []byte(`{"event":"leave-room"}`)))
+	if err != nil {
+		return err
+	}
+	for {
+		f, err := ws.ReadFrame(r.br)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(f.Payload, []byte(`"room-left"`)) {
+			return nil
+		}
+	}
+}

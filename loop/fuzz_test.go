@@ -2,6 +2,8 @@ package loop
 
 import (
 	"bytes"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -49,10 +51,64 @@ func run(t *testing.T, a, b []byte) []byte {
 	d.feed(c, append([]byte(nil), a...), append([]byte(nil), b...))
 	out := d.takeOutput(c)
 	out = bytes.ReplaceAll(out, []byte(idText(c)), []byte("<self>"))
-	return bytes.ReplaceAll(out, []byte(idText(peer)), []byte("<peer>"))
+	out = bytes.ReplaceAll(out, []byte(idText(peer)), []byte("<peer>"))
+	return anyUUID.ReplaceAll(out, []byte("<fresh id>")) // rooms made without an id
 }
+
+var anyUUID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 func idText(c *conn) string {
 	var b [36]byte
 	return string(protoID(c).AppendText(b[:0]))
+}
+
+// FuzzHandshake feeds arbitrary bytes to a connection that has not upgraded
+// yet, whole and split in two: the parser must never panic, and where gnet
+// splits the bytes must not change the answer.
+func FuzzHandshake(f *testing.F) {
+	f.Add([]byte(upgradeRequest), uint16(10))
+	f.Add([]byte(upgradeRequest+string(ping())), uint16(100))
+	f.Add([]byte(strings.Replace(upgradeRequest, "\r\n\r\n", "\r\nSec-WebSocket-Protocol: chat, webrtc-signaling\r\nOrigin: https://a.example\r\n\r\n", 1)), uint16(7))
+	f.Add([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), uint16(3))
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n"), uint16(30))
+	f.Add([]byte("GET / HTTP/1.0\r\n\r\n"), uint16(0))
+	f.Add([]byte("\r\n\r\n"), uint16(1))
+	f.Fuzz(func(t *testing.T, in []byte, split uint16) {
+		whole := handshakeRun(t, in, nil)
+		cut := int(split) % (len(in) + 1)
+		parts := handshakeRun(t, in[:cut], in[cut:])
+		if !bytes.Equal(whole, parts) {
+			t.Fatalf("answer depends on how the bytes were split at %d:\nwhole %q\nsplit %q", cut, whole, parts)
+		}
+	})
+}
+
+// handshakeRun feeds the chunks to a fresh, not yet upgraded connection and
+// returns what it answered, with its random client id masked.
+func handshakeRun(t *testing.T, a, b []byte) []byte {
+	d := newDetached(t)
+	c := &conn{ls: d.ls}
+	var buffered []byte
+	for _, chunk := range [][]byte{a, b} {
+		buffered = append(buffered, chunk...)
+		n := 0
+		if c.phase == phaseHTTP {
+			n = d.srv.handshake(c, buffered)
+		}
+		if c.phase == phaseWS {
+			n += d.srv.frames(c, buffered[n:])
+		}
+		if c.phase == phaseClosing {
+			n = len(buffered)
+		}
+		if n < 0 || n > len(buffered) {
+			t.Fatalf("consumed %d of %d", n, len(buffered))
+		}
+		buffered = buffered[n:]
+	}
+	out := d.takeOutput(c)
+	if c.registered {
+		out = bytes.ReplaceAll(out, []byte(idText(c)), []byte("<self>"))
+	}
+	return out
 }

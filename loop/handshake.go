@@ -200,6 +200,9 @@ func headerValue(req []byte, name string) []byte {
 // validKey reports whether a Sec-WebSocket-Key is 16 bytes in base64, as
 // RFC 6455 requires (gobwas/ws checks only its length).
 func validKey(key []byte) bool {
+	if len(key) != 24 { // Decode panics on a destination shorter than DecodedLen
+		return false
+	}
 	var raw [18]byte
 	n, err := base64.StdEncoding.Decode(raw[:], key)
 	return err == nil && n == 16

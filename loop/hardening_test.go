@@ -15,10 +15,7 @@ import (
 
 func TestRateLimit(t *testing.T) {
 	srv := startServer(t, Config{Rate: 20, Burst: 10, RateKick: 2 * time.Second})
-	flooder, calm := dial(t, srv), dial(t, srv)
-	flooder.join("r")
-	calm.join("r")
-	flooder.expect("participants")
+	flooder, calm := pairInRoom(t, srv, "r")
 
 	t.Run("messages over the burst are dropped with one rate-limited error", func(t *testing.T) {
 		fresh := dial(t, srv) // has sent nothing yet, so its whole burst is left
@@ -89,10 +86,7 @@ func TestRateLimitOff(t *testing.T) {
 
 func TestCandidateSizeLimit(t *testing.T) {
 	srv := startServer(t, Config{})
-	a, b := dial(t, srv), dial(t, srv)
-	a.join("r")
-	b.join("r")
-	a.expect("participants")
+	a, b := pairInRoom(t, srv, "r")
 	a.send("ice-candidate", map[string]any{"targetClientId": b.id, "candidate": strings.Repeat("c", 4096)})
 	ev := a.expectError("bad-request", "ice-candidate")
 	if !strings.Contains(ev.str(t, "message"), "candidate") {
@@ -212,10 +206,7 @@ func TestPanicInAHandlerClosesOnlyThatClient(t *testing.T) {
 			panic("a bug in a handler")
 		}
 	}})
-	victim, bystander := dial(t, srv), dial(t, srv)
-	victim.join("r")
-	bystander.join("r")
-	victim.expect("participants")
+	victim, bystander := pairInRoom(t, srv, "r")
 
 	victim.send("ping", map[string]any{"note": "trigger-a-bug"})
 	victim.expectClose(websocket.StatusInternalError)

@@ -205,6 +205,17 @@ func (c *client) join(room string) event {
 	}
 }
 
+// pairInRoom connects two clients and puts them in one room, reading every
+// announcement, so that the next thing each reads is new.
+func pairInRoom(t testing.TB, srv *Server, room string) (first, second *client) {
+	t.Helper()
+	first, second = dial(t, srv), dial(t, srv)
+	first.join(room)
+	second.join(room)
+	first.expect("participants")
+	return first, second
+}
+
 func (c *client) expect2(a, b string) event {
 	c.t.Helper()
 	ev, err := c.read()

@@ -21,6 +21,7 @@ func (t idleScan) Run(context.Context) error {
 	s := ls.srv
 	ls.enter()
 	defer ls.exit()
+	defer s.recoverLoop("looking for idle connections")
 	now := s.now()
 	timeout := int64(s.cfg.Timeout)
 	ls.expired = ls.expired[:0]

@@ -6,7 +6,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/redrtc/redrtc/proto"
-	"github.com/redrtc/redrtc/registry"
 )
 
 // detached is a server whose connections are not attached to sockets: frames
@@ -20,14 +19,9 @@ type detached struct {
 
 func newDetached(tb testing.TB) *detached {
 	tb.Helper()
-	cfg := Config{}.withDefaults()
-	s := &Server{
-		cfg:      cfg,
-		log:      *cfg.Logger,
-		clients:  registry.NewClients(cfg.Clients),
-		rooms:    registry.NewRooms(cfg.Rooms),
-		upgrader: newUpgrader(),
-	}
+	// No rate limit: nothing advances the clock here, so a limit would start
+	// dropping after the first burst.
+	s := newServer(Config{Rate: -1}.withDefaults())
 	ls := &loopState{srv: s, enc: make([]byte, maxServerHeader, 4096)}
 	// A handler is always running, so nothing tries to wake a gnet loop.
 	ls.enter()

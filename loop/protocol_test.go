@@ -80,10 +80,7 @@ func TestJoinRoom(t *testing.T) {
 
 func TestLeaveRoom(t *testing.T) {
 	srv := startServer(t, Config{})
-	a, b := dial(t, srv), dial(t, srv)
-	a.join("r")
-	b.join("r")
-	a.expect("participants")
+	a, b := pairInRoom(t, srv, "r")
 
 	b.send("leave-room", map[string]any{})
 	if left := b.expect("room-left"); left.str(t, "roomId") != "r" {
@@ -102,10 +99,7 @@ func TestLeaveRoom(t *testing.T) {
 
 func TestRelay(t *testing.T) {
 	srv := startServer(t, Config{})
-	a, b := dial(t, srv), dial(t, srv)
-	a.join("r")
-	b.join("r")
-	a.expect("participants")
+	a, b := pairInRoom(t, srv, "r")
 
 	cases := []struct {
 		event, key, payload string
@@ -215,10 +209,7 @@ func make65(c byte) []byte {
 
 func TestDisconnectLeavesTheRoom(t *testing.T) {
 	srv := startServer(t, Config{})
-	a, b := dial(t, srv), dial(t, srv)
-	a.join("r")
-	b.join("r")
-	a.expect("participants")
+	a, b := pairInRoom(t, srv, "r")
 
 	_ = b.ws.CloseNow() // a reset, not a close handshake
 	if got := a.expect("participants").list(t, "participants"); !slices.Equal(got, []string{a.id}) {

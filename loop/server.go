@@ -62,17 +62,7 @@ func start(cfg Config, minTimeout time.Duration) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		cfg:       cfg,
-		log:       *cfg.Logger,
-		clients:   registry.NewClients(cfg.Clients),
-		rooms:     registry.NewRooms(cfg.Rooms),
-		upgrader:  newUpgrader(),
-		tickEvery: min(max(cfg.Timeout/10, 20*time.Millisecond), time.Second),
-		done:      make(chan struct{}),
-		loops:     make(map[gnet.EventLoop]*loopState),
-	}
-	s.clock.Store(time.Now().UnixNano())
+	s := newServer(cfg)
 	s.checkFileLimit()
 
 	loops := cfg.EventLoops
@@ -107,6 +97,22 @@ func start(cfg Config, minTimeout time.Duration) (*Server, error) {
 	s.log.Info().Stringer("addr", s.Addr()).Int("clients", cfg.Clients).Int("rooms", cfg.Rooms).
 		Dur("timeout", cfg.Timeout).Int("loops", loops).Msg("listening")
 	return s, nil
+}
+
+// newServer builds the server's state for a validated cfg, before any socket.
+func newServer(cfg Config) *Server {
+	s := &Server{
+		cfg:       cfg,
+		log:       *cfg.Logger,
+		clients:   registry.NewClients(cfg.Clients),
+		rooms:     registry.NewRooms(cfg.Rooms),
+		upgrader:  newUpgrader(),
+		tickEvery: min(max(cfg.Timeout/10, 20*time.Millisecond), time.Second),
+		done:      make(chan struct{}),
+		loops:     make(map[gnet.EventLoop]*loopState),
+	}
+	s.clock.Store(time.Now().UnixNano())
+	return s
 }
 
 // Addr is the address the server listens on, with the port it bound.
@@ -174,6 +180,7 @@ func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	ls := c.ls
 	ls.enter()
 	defer ls.exit()
+	defer s.recoverLoop("closing a connection")
 	ls.forget(c)
 	last := ls.conns[len(ls.conns)-1]
 	ls.conns[c.idx] = last
@@ -233,6 +240,16 @@ func (s *Server) recoverConn(c *conn) {
 		if n := c.gc.InboundBuffered(); n > 0 {
 			_, _ = c.gc.Discard(n)
 		}
+	}
+}
+
+// recoverLoop keeps a panic outside any one client's message handling from
+// ending the process: it is logged, and the loop goes on.
+func (s *Server) recoverLoop(what string) {
+	if v := recover(); v != nil {
+		buf := make([]byte, 4096)
+		buf = buf[:runtime.Stack(buf, false)]
+		s.log.Error().Interface("panic", v).Bytes("stack", buf).Msg("panic while " + what)
 	}
 }
 

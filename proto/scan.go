@@ -138,19 +138,10 @@ func (s *scanner) value() {
 
 // object scans an object; where says which of its members to record.
 func (s *scanner) object(where int) {
-	if s.depth++; s.depth > MaxDepth {
-		s.tooDeep = true
-		s.fail()
+	if !s.open('}') {
 		return
 	}
-	s.i++ // '{'
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		s.depth--
-		return
-	}
-	for !s.bad {
+	for {
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
 			s.fail()
 			return
@@ -166,57 +157,61 @@ func (s *scanner) object(where int) {
 		s.i++
 		s.space()
 		s.member(where, key)
-		s.space()
-		if s.i >= len(s.b) {
-			s.fail()
+		if !s.more('}') {
 			return
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.space()
-		case '}':
-			s.i++
-			s.depth--
-			return
-		default:
-			s.fail()
 		}
 	}
 }
 
 func (s *scanner) array() {
+	if !s.open(']') {
+		return
+	}
+	for {
+		s.value()
+		if !s.more(']') {
+			return
+		}
+	}
+}
+
+// open enters the object or array at s.i and reports whether it has members
+// to scan; an empty one is consumed whole.
+func (s *scanner) open(end byte) bool {
 	if s.depth++; s.depth > MaxDepth {
 		s.tooDeep = true
 		s.fail()
-		return
+		return false
 	}
-	s.i++ // '['
+	s.i++
 	s.space()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
+	if s.i < len(s.b) && s.b[s.i] == end {
 		s.i++
 		s.depth--
-		return
+		return false
 	}
-	for !s.bad {
-		s.value()
+	return true
+}
+
+// more consumes the separator after a member and reports whether another
+// follows; it consumes the end of the container when none does.
+func (s *scanner) more(end byte) bool {
+	s.space()
+	switch {
+	case s.bad || s.i >= len(s.b):
+		s.fail()
+		return false
+	case s.b[s.i] == ',':
+		s.i++
 		s.space()
-		if s.i >= len(s.b) {
-			s.fail()
-			return
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.space()
-		case ']':
-			s.i++
-			s.depth--
-			return
-		default:
-			s.fail()
-		}
+		return true
+	case s.b[s.i] == end:
+		s.i++
+		s.depth--
+		return false
 	}
+	s.fail()
+	return false
 }
 
 const (

@@ -1,0 +1,112 @@
+package loop
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBrowserPeersConnectThroughRedRTC opens testdata/browser.html in a real
+// headless Chromium: two RTCPeerConnections, each with its own WebSocket to
+// this server (offering the webrtc-signaling subprotocol), join one room and
+// exchange offer, answer and ICE candidates through RedRTC until a
+// DataChannel opens between them and carries a message. The page sets its
+// title to PASS when the message arrives. Skipped when no Chromium is
+// installed (apt-get install chromium); .ci/run installs it.
+func TestBrowserPeersConnectThroughRedRTC(t *testing.T) {
+	browser := findChromium()
+	if browser == "" {
+		t.Skip("no chromium or google-chrome on PATH (apt-get install chromium)")
+	}
+	srv := startServer(t, Config{})
+	page, err := filepath.Abs("testdata/browser.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := strings.Cut(srv.Addr().String(), ":")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, browser,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--disable-features=WebRtcHideLocalIpsWithMdns",
+		"--user-data-dir="+t.TempDir(), "--remote-debugging-port=0",
+		"file://"+page+"#"+port)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", browser, err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+
+	devtools := make(chan string, 1)
+	go func() { // Chromium says where its DevTools endpoint listens
+		re := regexp.MustCompile(`DevTools listening on ws://([^/]+)/`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				devtools <- m[1]
+			}
+		}
+	}()
+	var hostport string
+	select {
+	case hostport = <-devtools:
+	case <-ctx.Done():
+		t.Fatal("chromium did not start its DevTools endpoint")
+	}
+
+	title := ""
+	eventually(t, "the browser's peers to exchange a message over their DataChannel", func() bool {
+		title = pageTitle(hostport)
+		return title == "PASS"
+	})
+	if srv.Clients() != 2 || srv.Rooms() != 1 {
+		t.Fatalf("server holds %d clients in %d rooms, want 2 in 1", srv.Clients(), srv.Rooms())
+	}
+}
+
+func findChromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	return ""
+}
+
+// pageTitle asks Chromium's DevTools endpoint for the page's title.
+func pageTitle(hostport string) string {
+	resp, err := http.Get("http://" + hostport + "/json")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var targets []struct{ Type, Title string }
+	if json.NewDecoder(resp.Body).Decode(&targets) != nil {
+		return ""
+	}
+	for _, tg := range targets {
+		if tg.Type == "page" {
+			return tg.Title
+		}
+	}
+	return ""
+}

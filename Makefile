@@ -7,7 +7,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 RUNFLAGS ?=
 
-.PHONY: release debug run test fuzz lint install clean
+.PHONY: release debug run test fuzz bench bench-full lint install clean
 
 release:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/redrtc
@@ -33,6 +33,16 @@ fuzz:
 	$(GO) test ./proto -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzHandshake$$' -fuzztime $(FUZZTIME)
+
+# Load benchmarks: RedRTC against the goroutine-per-connection baseline in
+# bench/baseline, up to this machine's open-files ceiling (under 5 minutes),
+# or at 65,536 clients where the limits allow. See bench/README.md.
+BENCHFLAGS ?=
+bench:
+	$(GO) run ./bench $(BENCHFLAGS)
+
+bench-full:
+	$(GO) run ./bench -full $(BENCHFLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -14,8 +14,10 @@ const (
 	phaseClosing              // a close was decided; input is ignored
 )
 
-// conn is the state of one connection, kept in its gnet context. Unless a
-// field says otherwise it is owned by the connection's event loop goroutine.
+// conn is the state of one connection, kept in its gnet context. It is sized
+// to fit a 128-byte allocation: what most connections never need lives in
+// rare. Unless a field says otherwise it is owned by the connection's event
+// loop goroutine.
 type conn struct {
 	gc gnet.Conn
 	ls *loopState
@@ -29,30 +31,57 @@ type conn struct {
 	joined bool
 	// pinged is set when a ping frame went out and cleared by any frame in.
 	pinged bool
-	// fragOp is the opcode of the fragmented message being assembled, or 0.
-	fragOp ws.OpCode
-	// idx is the conn's position in ls.conns.
-	idx int32
-	// lastSeen is when the last frame (or, before the upgrade, the
-	// connection) arrived, on the loop's coarse clock.
-	lastSeen int64
-	// frag holds the fragments received so far; nil when none.
-	frag []byte
-	// admitted is when the client got its id, for --join-timeout.
-	admitted int64
-	// The rate limiter (see rate.go): the theoretical arrival time of the
-	// next message, when the current run of dropped messages began, and when
-	// the last message was dropped and the last rate-limited error sent.
-	tat, overSince, lastDrop, lastRateError int64
 
-	// Guarded by ls.mu: bytes waiting to be written on the loop, and whether
-	// the conn is in ls.inbox, closed, or to be closed once written.
-	out        []byte
+	// Guarded by ls.mu: whether the conn is in ls.inbox, closed, to be closed
+	// once written, or over --max-outbound.
 	queued     bool
 	gone       bool
 	closeAfter bool
-	// slow is set when the client's queue passed --max-outbound.
-	slow bool
+	slow       bool
+
+	// idx is the conn's position in ls.conns.
+	idx int32
+	// admitted is when the client got its id, in seconds since the server
+	// started, for --join-timeout.
+	admitted uint32
+	// lastSeen is when the last frame (or, before the upgrade, the
+	// connection) arrived, on the loop's coarse clock.
+	lastSeen int64
+	// tat is the rate limiter's theoretical arrival time of the next message.
+	tat int64
+	// rare holds state few connections ever need; nil until one does.
+	rare *rareState
+
+	// out holds bytes waiting to be written on the loop; guarded by ls.mu.
+	out []byte
+}
+
+// rareState is the part of a connection's state that only a fragmented
+// message or a client over its rate needs.
+type rareState struct {
+	// fragOp is the opcode of the fragmented message being assembled, or 0.
+	fragOp ws.OpCode
+	// frag holds the fragments received so far.
+	frag []byte
+	// When the current run of dropped messages began, and when the last
+	// message was dropped and the last rate-limited error sent.
+	overSince, lastDrop, lastRateError int64
+}
+
+// rareState returns c.rare, allocating it on first use.
+func (c *conn) rareState() *rareState {
+	if c.rare == nil {
+		c.rare = &rareState{}
+	}
+	return c.rare
+}
+
+// fragOp is the opcode of the message being reassembled, or 0.
+func (c *conn) fragOp() ws.OpCode {
+	if c.rare == nil {
+		return 0
+	}
+	return c.rare.fragOp
 }
 
 // Send queues msg for the client; it implements registry.Sender and may be

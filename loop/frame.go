@@ -132,14 +132,14 @@ func (s *Server) checkHeader(c *conn, h ws.Header) *frameError {
 			return errBadControl
 		}
 	case h.OpCode == ws.OpContinuation:
-		if c.fragOp == 0 {
+		if c.fragOp() == 0 {
 			return errContinuation
 		}
-		if int64(len(c.frag))+h.Length > int64(s.cfg.MaxMessage) {
+		if int64(len(c.rare.frag))+h.Length > int64(s.cfg.MaxMessage) {
 			return errTooBig
 		}
 	default: // text or binary
-		if c.fragOp != 0 {
+		if c.fragOp() != 0 {
 			return errInterleaved
 		}
 		if h.Length > int64(s.cfg.MaxMessage) {
@@ -161,17 +161,18 @@ func (s *Server) frame(c *conn, h ws.Header, payload []byte) *frameError {
 	case ws.OpClose:
 		return s.closeReceived(c, payload)
 	case ws.OpContinuation:
-		c.frag = append(c.frag, payload...)
+		r := c.rare
+		r.frag = append(r.frag, payload...)
 		if h.Fin {
-			op := c.fragOp
-			ferr := s.message(c, op, c.frag)
-			c.fragOp, c.frag = 0, nil
-			return ferr
+			op, msg := r.fragOp, r.frag
+			r.fragOp, r.frag = 0, nil
+			return s.message(c, op, msg)
 		}
 	default:
 		if !h.Fin {
-			c.fragOp = h.OpCode
-			c.frag = append(make([]byte, 0, len(payload)*2), payload...)
+			r := c.rareState()
+			r.fragOp = h.OpCode
+			r.frag = append(make([]byte, 0, len(payload)*2), payload...)
 			return nil
 		}
 		return s.message(c, h.OpCode, payload)

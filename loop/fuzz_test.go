@@ -110,5 +110,14 @@ func handshakeRun(t *testing.T, a, b []byte) []byte {
 	if c.registered {
 		out = bytes.ReplaceAll(out, []byte(idText(c)), []byte("<self>"))
 	}
+	if heapFigure.Match(out) { // /healthz reports a live figure
+		out = heapFigure.ReplaceAll(out, []byte(`"heapBytes":N`))
+		out = contentLength.ReplaceAll(out, []byte("Content-Length: N"))
+	}
 	return out
 }
+
+var (
+	heapFigure    = regexp.MustCompile(`"heapBytes":[0-9]+`)
+	contentLength = regexp.MustCompile(`Content-Length: [0-9]+`)
+)

@@ -3,8 +3,10 @@ package loop
 import (
 	"bytes"
 	"encoding/base64"
+	"runtime/metrics"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -124,7 +126,7 @@ func (s *Server) admit(c *conn) {
 		return
 	}
 	c.registered = true
-	c.admitted = s.now()
+	c.admitted = uint32((s.now() - s.started) / int64(time.Second))
 	c.Send(ls.finish(proto.AppendClientID(ls.begin(), id), ws.OpText))
 }
 
@@ -135,9 +137,22 @@ func (s *Server) healthz(c *conn) {
 	body = strconv.AppendInt(body, int64(s.clients.Len()), 10)
 	body = append(body, `,"rooms":`...)
 	body = strconv.AppendInt(body, int64(s.rooms.Len()), 10)
+	body = append(body, `,"heapBytes":`...)
+	body = strconv.AppendUint(body, heapBytes(), 10)
 	body = append(body, "}\n"...)
 	c.ls.enc = body
 	s.httpResponse(c, "200 OK", "application/json", body)
+}
+
+// heapBytes reads the bytes of live and not yet swept heap objects, without
+// stopping the world as runtime.ReadMemStats would.
+func heapBytes() uint64 {
+	sample := [1]metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample[:])
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64()
 }
 
 // httpReply answers a request that is not upgraded and closes.

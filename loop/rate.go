@@ -29,17 +29,18 @@ func (s *Server) allow(c *conn) bool {
 
 	// Drops at most 2s apart make one run. (The clock is coarse: it moves
 	// once a tick, and ticks come a little over a second apart.)
-	if now-c.lastDrop > int64(2*time.Second) {
-		c.overSince = now
+	r := c.rareState()
+	if now-r.lastDrop > int64(2*time.Second) {
+		r.overSince = now
 	}
-	c.lastDrop = now
-	if now-c.overSince >= int64(s.cfg.RateKick) {
+	r.lastDrop = now
+	if now-r.overSince >= int64(s.cfg.RateKick) {
 		s.log.Debug().Str("client", proto.ClientID(c.client.ID).String()).Msg("closing a client over its rate")
 		c.sendAndClose(c.ls.closeFrame(ws.StatusPolicyViolation, "rate limit exceeded"))
 		return false
 	}
-	if c.lastRateError == 0 || now-c.lastRateError >= int64(time.Second) {
-		c.lastRateError = now
+	if r.lastRateError == 0 || now-r.lastRateError >= int64(time.Second) {
+		r.lastRateError = now
 		s.sendError(c, proto.Problem{Code: proto.CodeRateLimited, Message: "too many messages; this one was dropped"})
 	}
 	return false

@@ -32,6 +32,8 @@ type Server struct {
 	// clock is the coarse time, in nanoseconds, that stamps lastSeen; the
 	// ticker advances it.
 	clock atomic.Int64
+	// started is the clock's first reading.
+	started int64
 	// tickEvery is how often idle connections are looked for.
 	tickEvery time.Duration
 
@@ -111,7 +113,8 @@ func newServer(cfg Config) *Server {
 		done:      make(chan struct{}),
 		loops:     make(map[gnet.EventLoop]*loopState),
 	}
-	s.clock.Store(time.Now().UnixNano())
+	s.started = time.Now().UnixNano()
+	s.clock.Store(s.started)
 	return s
 }
 

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redrtc/redrtc/bench/internal/smoke"
+)
+
+var (
+	redrtcBin, baselineBin string
+	redrtcErr, baselineErr error
+)
+
+// TestMain builds both servers once. The test binary doubles as the worker:
+// the load generator re-executes itself with -worker.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "-worker" {
+		os.Exit(workerMain(os.Stdin, os.Stdout))
+	}
+	dir, err := os.MkdirTemp("", "bench-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	redrtcBin, baselineBin = filepath.Join(dir, "redrtc"), filepath.Join(dir, "baseline")
+	redrtcErr = buildServer(ctx, root, "./cmd/redrtc", redrtcBin)
+	baselineErr = buildServer(ctx, root, "./bench/baseline", baselineBin)
+	cancel()
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func kindFor(t *testing.T, name string) *serverKind {
+	t.Helper()
+	switch name {
+	case "RedRTC":
+		if redrtcErr != nil {
+			t.Fatalf("building RedRTC: %v", redrtcErr)
+		}
+		return &serverKind{Name: name, Binary: redrtcBin, Extra: redrtcExtraArgs(redrtcBin)}
+	default:
+		if baselineErr != nil {
+			t.Fatalf("building the baseline: %v", baselineErr)
+		}
+		return &serverKind{Name: name, Binary: baselineBin}
+	}
+}
+
+func TestSmokeRedRTC(t *testing.T)   { testSmoke(t, "RedRTC") }
+func TestSmokeBaseline(t *testing.T) { testSmoke(t, "baseline") }
+
+func testSmoke(t *testing.T, name string) {
+	k := kindFor(t, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := startServer(ctx, k, 64, 16, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.stop()
+	if err := smoke.Run(ctx, p.url); err != nil {
+		t.Fatalf("%s: %v\nserver log:\n%s", name, err, p.logTail())
+	}
+}
+
+// TestScenarios runs every scenario, small and short, against both servers,
+// with the clients split over two worker processes.
+func TestScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and worker processes")
+	}
+	lim, err := readLimits(4, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		RoomSize: 6, Rate: 2000, Window: 64,
+		Duration: 500 * time.Millisecond, Warmup: 200 * time.Millisecond, Drain: 3 * time.Second,
+		Settle: 100 * time.Millisecond, ChurnPairs: 4, ChurnDuration: 500 * time.Millisecond,
+		ConnectPending: 32, Loops: 2, MinWorkers: 2, SDPBytes: 3000, CandidateBytes: 250,
+		StepTimeout: 10 * time.Second,
+	}
+	for _, name := range []string{"RedRTC", "baseline"} {
+		t.Run(name, func(t *testing.T) {
+			k := kindFor(t, name)
+			r := &runner{cfg: cfg, limits: lim, logDir: t.TempDir(), runID: "t", logf: t.Logf}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			const n = 58 // 9 rooms of 6 and one of 4, over two workers
+			ir := r.idle(ctx, k, n)
+			if ir.Err != "" || ir.Connected != n || ir.Joined != n || ir.HealthClients != n || ir.HealthRooms != 10 {
+				t.Fatalf("idle: %+v", ir)
+			}
+			if ir.RSSEmptyKB <= 0 || ir.RSSJoinedKB <= 0 || ir.ConnectRate <= 0 {
+				t.Fatalf("idle figures missing: %+v", ir)
+			}
+			if len(ir.Failures) > 0 || len(ir.ServerErrors) > 0 {
+				t.Fatalf("idle anomalies: %v %v", ir.Failures, ir.ServerErrors)
+			}
+			rr := r.relay(ctx, k, n)
+			if len(rr) != 2 {
+				t.Fatalf("relay: %d results", len(rr))
+			}
+			for _, x := range rr {
+				if x.Err != "" || !x.ExactlyOnce || x.DeliveredRate <= 0 || x.P50us <= 0 || x.Senders != n {
+					t.Fatalf("relay %s: %+v", x.Mode, x)
+				}
+			}
+			cr := r.churn(ctx, k)
+			if cr.Err != "" || cr.Sessions == 0 || cr.Failures != 0 {
+				t.Fatalf("churn: %+v", cr)
+			}
+		})
+	}
+}
+
+func TestRelayFields(t *testing.T) {
+	id := "0b7c2c56-8f3a-4e8e-9d1c-3f2a1b0c9d8e"
+	fast := []byte(`{"event":"offer","data":{"fromClientId":"` + id + `","offer":{"type":"offer","seq":42,"ts":1700000000123456789,"sdp":"v=0"}}}`)
+	from, seq, ts, ok := relayFields(fast)
+	if !ok || string(from) != id || seq != 42 || ts != 1700000000123456789 {
+		t.Fatalf("fast path: %q %d %d %v", from, seq, ts, ok)
+	}
+	// Another server may lay the JSON out differently.
+	slow := []byte(`{ "data" : { "candidate" : { "ts" : 7, "candidate": "x", "seq" : 3 }, "fromClientId" : "` + id + `" }, "event" : "ice-candidate" }`)
+	from, seq, ts, ok = relayFields(slow)
+	if !ok || string(from) != id || seq != 3 || ts != 7 {
+		t.Fatalf("fallback: %q %d %d %v", from, seq, ts, ok)
+	}
+	if _, _, _, ok := relayFields([]byte(`{"event":"offer","data":{}}`)); ok {
+		t.Fatal("accepted a relay without sender")
+	}
+	name, ok := eventName(fast)
+	if !ok || name != "offer" {
+		t.Fatalf("eventName: %q %v", name, ok)
+	}
+	if _, ok := eventName([]byte(`{"event":"participants","data":{}}`)); ok {
+		t.Fatal("participants took the relay fast path")
+	}
+}
+
+func TestTemplates(t *testing.T) {
+	tm := newTemplates(3000, 250)
+	if n := len(tm.sdp); n < 2900 || n > 3000 {
+		t.Fatalf("SDP is %d bytes, want about 3000", n)
+	}
+	id := "0b7c2c56-8f3a-4e8e-9d1c-3f2a1b0c9d8e"
+	for k, tp := range tm.kinds {
+		msg := tp.pre + id + tp.mid + "12" + `,"ts":` + "1700000000123456789" + tp.post
+		var v struct {
+			Event string                     `json:"event"`
+			Data  map[string]json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(msg), &v); err != nil {
+			t.Fatalf("kind %d is not JSON: %v\n%s", k, err, msg)
+		}
+		if v.Event != tp.event {
+			t.Fatalf("kind %d: event %q", k, v.Event)
+		}
+		if k == kindCandidate && (len(msg) < 230 || len(msg) > 270) {
+			t.Fatalf("candidate message is %d bytes, want about 250", len(msg))
+		}
+	}
+}
+
+func TestPlanWorkers(t *testing.T) {
+	for _, tc := range []struct{ n, size, per, min, workers int }{
+		{1000, 6, 19800, 1, 1},
+		{19900, 6, 19800, 1, 2},
+		{65536, 6, 19800, 1, 4},
+		{65536, 6, 1 << 20, 1, 1},
+		{58, 6, 19800, 2, 2},
+		{5, 6, 19800, 3, 1},
+	} {
+		shares := planWorkers(tc.n, tc.size, tc.per, tc.min)
+		if len(shares) != tc.workers {
+			t.Errorf("%+v: %d workers %v", tc, len(shares), shares)
+		}
+		next := 0
+		for _, s := range shares {
+			if s[0] != next || s[0]%tc.size != 0 || s[1] > tc.per {
+				t.Errorf("%+v: bad share %v in %v", tc, s, shares)
+			}
+			next = s[0] + s[1]
+		}
+		if next != tc.n {
+			t.Errorf("%+v: shares cover %d clients", tc, next)
+		}
+	}
+}
+
+func TestLevelsAndCap(t *testing.T) {
+	lv, err := resolveLevels("1000,5000,10000,max", 19900)
+	if err != nil || fmt.Sprint(lv) != "[1000 5000 10000 19900]" {
+		t.Fatalf("%v %v", lv, err)
+	}
+	lv, _ = resolveLevels("max,1000,50000", 3000)
+	if fmt.Sprint(lv) != "[1000 3000]" {
+		t.Fatalf("%v", lv)
+	}
+	if _, err := resolveLevels("lots", 10); err == nil {
+		t.Fatal("accepted a bad level")
+	}
+	l := Limits{Ceiling: 19900, CeilingBy: "the open-files hard limit (ulimit -Hn) is 20000"}
+	n, msg := l.capClients(65536)
+	if n != 19900 || !strings.Contains(msg, "19,900") || !strings.Contains(msg, "ulimit -Hn") {
+		t.Fatalf("%d %q", n, msg)
+	}
+	if n, msg := l.capClients(1000); n != 1000 || msg != "" {
+		t.Fatalf("%d %q", n, msg)
+	}
+}
+
+func TestReadLimits(t *testing.T) {
+	l, err := readLimits(4, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Ceiling <= 0 || l.Ceiling > protocolMaxClients || l.CeilingBy == "" || l.WorkerMax <= 0 {
+		t.Fatalf("%+v", l)
+	}
+	if l.ServerMax > 0 && l.Ceiling > l.ServerMax {
+		t.Fatalf("ceiling %d above what a server process can hold (%d)", l.Ceiling, l.ServerMax)
+	}
+}
+
+func TestProc(t *testing.T) {
+	if _, err := procCPU(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	kb, err := procRSS(os.Getpid())
+	if err != nil || kb <= 0 {
+		t.Fatalf("%d %v", kb, err)
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	res := &Results{
+		Timestamp: "2026-01-01T00:00:00Z",
+		Machine:   machineInfo(),
+		Config:    Config{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2},
+		Servers:   []*serverKind{{Name: "RedRTC", Smoke: "pass"}, {Name: "baseline", Smoke: "pass"}},
+		Idle: []IdleResult{
+			{Server: "RedRTC", Clients: 1000, Connected: 1000, Joined: 1000, ConnectRate: 9000, RSSEmptyKB: 5000, RSSJoinedKB: 7000, PerConnJoined: 2},
+			{Server: "baseline", Clients: 1000, Connected: 1000, Joined: 1000, ConnectRate: 9000, RSSEmptyKB: 5000, RSSJoinedKB: 37000, PerConnJoined: 32},
+		},
+		Relay: []RelayResult{
+			{Server: "RedRTC", Clients: 1000, Mode: "rate", TargetRate: 10000, Sent: 10, Received: 10, ExactlyOnce: true, CPUPerMsgUs: 20,
+				Percentiles: []Percentile{{0, 100}, {50, 200}, {99, 900}, {100, 1000}}},
+			{Server: "baseline", Clients: 1000, Mode: "rate", TargetRate: 10000, Sent: 10, Received: 9, CPUPerMsgUs: 60,
+				Percentiles: []Percentile{{0, 100}, {50, 300}, {99, 9000}, {100, 10000}}},
+		},
+	}
+	var out bytes.Buffer
+	writeMarkdown(&out, res)
+	s := out.String()
+	for _, want := range []string{"| RSS per client, joined (KiB) | 2.00 | 32.00 | 16.00× |", "| server CPU per message (µs) | 20.00 | 60.00 | 3.00× |", "NO: 9/10 received"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("table lacks %q:\n%s", want, s)
+		}
+	}
+	if err := writeChart(res, filepath.Join(t.TempDir(), "c.png")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,177 @@
+package main
+
+// The machine's limits, read before anything starts, and the largest number
+// of clients they allow: N is capped up front with a message naming the
+// limit, so that a run never fails half-way for want of descriptors, ports or
+// memory.
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// serverReserve is the descriptors a server needs besides its clients.
+	serverReserve = 100
+	// workerReserve is the descriptors a worker needs besides its clients.
+	workerReserve = 200
+	// protocolMaxClients is the largest --clients either server accepts.
+	protocolMaxClients = 65536
+	// protocolMaxRooms is the largest --rooms either server accepts.
+	protocolMaxRooms = 10000
+	// memPerClientKB is a generous estimate of server plus client memory per
+	// connection, for the memory check.
+	memPerClientKB = 160
+)
+
+// Limits is what the machine allows, as found at start.
+type Limits struct {
+	NoFileSoft     uint64   `json:"noFileSoft"`
+	NoFileHard     uint64   `json:"noFileHard"`
+	PortLow        int      `json:"portLow"`
+	PortHigh       int      `json:"portHigh"`
+	SrcIPs         []string `json:"srcIPs"`
+	FileMax        int64    `json:"fileMax"`
+	FilesOpen      int64    `json:"filesOpen"`
+	MemAvailableKB int64    `json:"memAvailableKB"`
+
+	// ServerMax is the most clients one server process can hold; 0 when the
+	// server is external and its limits unknown.
+	ServerMax int `json:"serverMax"`
+	// WorkerMax is the most clients one load-generator process holds.
+	WorkerMax int `json:"workerMax"`
+	// Ceiling is the most clients this machine can benchmark, and
+	// CeilingBy the limit that sets it.
+	Ceiling   int    `json:"ceiling"`
+	CeilingBy string `json:"ceilingBy"`
+}
+
+// readLimits reads the limits; external means the server is not ours to
+// start, so its descriptor limit is not ours to know.
+func readLimits(wantSrc int, external bool) (Limits, error) {
+	var l Limits
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return l, fmt.Errorf("getrlimit(RLIMIT_NOFILE): %w", err)
+	}
+	l.NoFileSoft, l.NoFileHard = rl.Cur, rl.Max
+	l.PortLow, l.PortHigh = 32768, 60999
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) == 2 {
+			l.PortLow, _ = strconv.Atoi(f[0])
+			l.PortHigh, _ = strconv.Atoi(f[1])
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/fs/file-max"); err == nil {
+		l.FileMax, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	}
+	if b, err := os.ReadFile("/proc/sys/fs/file-nr"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			l.FilesOpen, _ = strconv.ParseInt(f[0], 10, 64)
+		}
+	}
+	l.MemAvailableKB = memAvailableKB()
+	l.SrcIPs = usableSourceIPs(wantSrc)
+
+	hard := int(min(rl.Max, 1<<30))
+	l.WorkerMax = hard - workerReserve
+	if !external {
+		l.ServerMax = hard - serverReserve
+	}
+	l.Ceiling, l.CeilingBy = protocolMaxClients, "the servers' --clients accepts at most 65,536"
+	lower := func(n int, why string) {
+		if n < l.Ceiling {
+			l.Ceiling, l.CeilingBy = max(0, n), why
+		}
+	}
+	if !external {
+		lower(l.ServerMax, fmt.Sprintf("the open-files hard limit (RLIMIT_NOFILE, ulimit -Hn) is %d per process, "+
+			"and the server under test needs one descriptor per client plus %d spare "+
+			"(the load generator splits itself over several processes, so its side is not the limit)", rl.Max, serverReserve))
+	}
+	ports := l.PortHigh - l.PortLow + 1
+	srcs := max(1, len(l.SrcIPs))
+	lower(ports*srcs, fmt.Sprintf("ephemeral ports: %d source addresses × %d ports (net.ipv4.ip_local_port_range %d-%d)",
+		srcs, ports, l.PortLow, l.PortHigh))
+	if l.FileMax > 0 && l.FileMax < 1<<40 {
+		lower(int((l.FileMax-l.FilesOpen)/2)-1000, fmt.Sprintf("the system-wide open-files limit fs.file-max is %d with %d open, and each client takes two (one each side)",
+			l.FileMax, l.FilesOpen))
+	}
+	if l.MemAvailableKB > 0 {
+		lower(int(l.MemAvailableKB/memPerClientKB), fmt.Sprintf("MemAvailable is %d MiB, at an estimated %d KiB per client for server and client together",
+			l.MemAvailableKB>>10, memPerClientKB))
+	}
+	if l.WorkerMax < 100 {
+		return l, fmt.Errorf("the open-files hard limit (ulimit -Hn) is %d: too low to run the load generator", rl.Max)
+	}
+	return l, nil
+}
+
+func memAvailableKB() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "MemAvailable:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// usableSourceIPs returns 127.0.0.2, 127.0.0.3, ... (up to n) that a socket
+// can bind to here.
+func usableSourceIPs(n int) []string {
+	var ips []string
+	for i := 0; i < n && i < 250; i++ {
+		ip := [4]byte{127, 0, 0, byte(2 + i)}
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			break
+		}
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+		err = unix.Bind(fd, &unix.SockaddrInet4{Addr: ip})
+		unix.Close(fd)
+		if err != nil {
+			continue
+		}
+		ips = append(ips, fmt.Sprintf("127.0.0.%d", 2+i))
+	}
+	return ips
+}
+
+// capClients caps a requested N at the ceiling and explains why.
+func (l Limits) capClients(n int) (int, string) {
+	if n <= l.Ceiling {
+		return n, ""
+	}
+	return l.Ceiling, fmt.Sprintf("N capped at %s (asked for %s): %s.", commas(l.Ceiling), commas(n), l.CeilingBy)
+}
+
+// commas writes n with thousands separators.
+func commas(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,501 @@
+// Command bench is RedRTC's load generator (make bench): it builds RedRTC and
+// the goroutine-per-connection baseline (bench/baseline), checks both with
+// the same protocol smoke test, and measures each on fresh processes in the
+// same invocation:
+//
+//   - idle: connect N clients, wait for their client-ids, join rooms of 6,
+//     hold; connect rate and server RSS per connection, joined, after
+//     everyone left their rooms, and after everyone disconnected;
+//   - relay: the clients send offers and answers (about 3 KB of SDP) and ICE
+//     candidates (about 250 B) to their room-mates, at a fixed rate and as
+//     fast as possible; delivered msgs/s, latency percentiles, server CPU
+//     per relayed message, and a count proving every message arrived once;
+//   - churn: pairs connect, join, exchange an offer and an answer, leave and
+//     disconnect, over and over; sessions/s and server CPU per session.
+//
+// at 1,000, 5,000, 10,000 clients and the machine's ceiling. It prints a
+// Markdown table, writes the same figures as JSON and a PNG chart under
+// bench/results/, and stops by itself (-deadline) whatever happens.
+//
+// The client side runs on raw epoll in worker processes (bench -worker), as
+// many as the per-process open-files limit requires, with client sockets
+// spread over the source addresses 127.0.0.2, 127.0.0.3, ...
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redrtc/redrtc/bench/internal/smoke"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-worker" {
+		os.Exit(workerMain(os.Stdin, os.Stdout))
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type flags struct {
+	cfg          Config
+	scenarios    string
+	levels       string
+	n            int
+	full         bool
+	servers      string
+	redrtcBin    string
+	baselineBin  string
+	url          string
+	pid          int
+	allowRemote  bool
+	srcIPs       int
+	outDir       string
+	deadline     time.Duration
+	noSmoke      bool
+	quiet        bool
+	report       string
+	explicitSets map[string]bool
+}
+
+func parseArgs(args []string, stderr io.Writer) (*flags, error) {
+	f := &flags{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.scenarios, "scenarios", "idle,relay,churn", "scenarios to run: idle, relay, churn")
+	fs.StringVar(&f.levels, "levels", "1000,5000,10000,max", `client counts for idle and relay; "max" is -n capped at the machine's ceiling`)
+	fs.IntVar(&f.n, "n", protocolMaxClients, `the largest client count ("max" in -levels), capped at the machine's ceiling`)
+	fs.BoolVar(&f.full, "full", false, "make bench-full: -n 65536 -scenarios idle,relay -duration 15s -deadline 30m unless set")
+	fs.IntVar(&f.cfg.RoomSize, "room-size", 6, "clients per room (1-6)")
+	fs.Float64Var(&f.cfg.Rate, "rate", 10000, "relay: fixed rate in msgs/s over all clients (0 skips the fixed-rate run)")
+	fs.IntVar(&f.cfg.Window, "window", 1024, "relay: messages in flight at most in the as-fast-as-possible run")
+	fs.DurationVar(&f.cfg.Duration, "duration", 6*time.Second, "relay: measured time of each run")
+	fs.DurationVar(&f.cfg.Warmup, "warmup", time.Second, "relay and churn: load before the measured time")
+	fs.DurationVar(&f.cfg.Drain, "drain", 5*time.Second, "relay and churn: how long to wait for messages in flight at the end")
+	fs.DurationVar(&f.cfg.Settle, "settle", time.Second, "idle: wait before each memory reading")
+	fs.IntVar(&f.cfg.ChurnPairs, "churn-pairs", 100, "churn: concurrent pairs")
+	fs.DurationVar(&f.cfg.ChurnDuration, "churn-duration", 0, "churn: measured time (default -duration)")
+	fs.IntVar(&f.cfg.ConnectPending, "connect-concurrency", 512, "connections being set up at once, over all workers")
+	fs.IntVar(&f.cfg.Loops, "loops", 0, "event loops per worker process (default: the CPUs, shared among the workers)")
+	fs.IntVar(&f.cfg.MinWorkers, "workers", 1, "worker processes at least (more are used when one process's open-files limit is not enough)")
+	fs.IntVar(&f.cfg.SDPBytes, "sdp-bytes", 3000, "relay: SDP size of offers and answers")
+	fs.IntVar(&f.cfg.CandidateBytes, "candidate-bytes", 250, "relay: size of an ice-candidate message")
+	fs.DurationVar(&f.cfg.StepTimeout, "step-timeout", 30*time.Second, "deadline of each connect/join/leave/close step, plus 1 ms per client")
+	fs.StringVar(&f.servers, "servers", "redrtc,baseline", "servers to measure: redrtc, baseline")
+	fs.StringVar(&f.redrtcBin, "redrtc", "", "RedRTC binary to use instead of building ./cmd/redrtc")
+	fs.StringVar(&f.baselineBin, "baseline", "", "baseline binary to use instead of building ./bench/baseline")
+	fs.StringVar(&f.url, "url", "", "measure a running compatible server at this ws:// URL instead (only it)")
+	fs.IntVar(&f.pid, "pid", 0, "with -url: the server's process id, to read its CPU and memory from /proc")
+	fs.BoolVar(&f.allowRemote, "allow-remote", false, "with -url: allow a server that is not on a loopback address")
+	fs.IntVar(&f.srcIPs, "src-ips", 16, "source addresses to spread clients over: 127.0.0.2 and up")
+	fs.StringVar(&f.outDir, "out", "", "directory for the JSON and PNG results (default bench/results in the module)")
+	fs.DurationVar(&f.deadline, "deadline", 290*time.Second, "stop everything and report what was measured after this long")
+	fs.BoolVar(&f.noSmoke, "no-smoke", false, "skip the protocol smoke test")
+	fs.BoolVar(&f.quiet, "q", false, "no progress on stderr")
+	fs.StringVar(&f.report, "report", "", "measure nothing: print the table of a saved results JSON and redraw its chart")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	f.explicitSets = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.explicitSets[fl.Name] = true })
+	if f.full {
+		if !f.explicitSets["n"] {
+			f.n = protocolMaxClients
+		}
+		if !f.explicitSets["scenarios"] {
+			f.scenarios = "idle,relay"
+		}
+		if !f.explicitSets["duration"] {
+			f.cfg.Duration = 15 * time.Second
+		}
+		if !f.explicitSets["deadline"] {
+			f.deadline = 30 * time.Minute
+		}
+	}
+	if f.cfg.ChurnDuration <= 0 {
+		f.cfg.ChurnDuration = f.cfg.Duration
+	}
+	for _, s := range strings.Split(f.scenarios, ",") {
+		s = strings.TrimSpace(s)
+		switch s {
+		case "idle", "relay", "churn":
+			if !slices.Contains(f.cfg.Scenarios, s) {
+				f.cfg.Scenarios = append(f.cfg.Scenarios, s)
+			}
+		case "":
+		default:
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q (idle, relay, churn)", s)
+		}
+	}
+	switch {
+	case f.cfg.RoomSize < 1 || f.cfg.RoomSize > 6:
+		return nil, fmt.Errorf("-room-size must be 1-6 (the protocol's room capacity), got %d", f.cfg.RoomSize)
+	case f.n < 1:
+		return nil, fmt.Errorf("-n must be at least 1")
+	case f.cfg.Duration <= 0 || f.cfg.Window < 1 || f.cfg.Rate < 0 || f.cfg.ChurnPairs < 1:
+		return nil, fmt.Errorf("-duration, -window and -churn-pairs must be positive and -rate not negative")
+	case f.pid != 0 && f.url == "":
+		return nil, fmt.Errorf("-pid goes with -url")
+	}
+	return f, nil
+}
+
+// resolveLevels turns -levels into sorted client counts, capped at ceiling.
+func resolveLevels(spec string, n int) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(spec, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		v := n
+		if s != "max" {
+			x, err := strconv.Atoi(strings.ReplaceAll(s, "_", ""))
+			if err != nil || x < 1 {
+				return nil, fmt.Errorf("-levels: %q is not a client count or max", s)
+			}
+			v = min(x, n)
+		}
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	f, err := parseArgs(args, stderr)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	if f.report != "" {
+		return reprint(f.report, stdout, stderr)
+	}
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), f.deadline)
+	defer cancel()
+	ctx, stopSignals := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stopSignals()
+	logf := func(format string, a ...any) {
+		if !f.quiet {
+			fmt.Fprintf(stderr, "[%6.1fs] %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, a...))
+		}
+	}
+	raiseNoFile()
+
+	res := &Results{
+		Timestamp: began.UTC().Format(time.RFC3339),
+		Machine:   machineInfo(),
+		Command:   "go run ./bench " + strings.Join(args, " "),
+	}
+
+	// Servers.
+	var kinds []*serverKind
+	external := f.url != ""
+	if external {
+		k, err := externalServer(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 2
+		}
+		kinds = append(kinds, k)
+	}
+
+	// Limits, and N capped before anything starts.
+	lim, err := readLimits(f.srcIPs, external)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	if external && !isLoopback(hostOf(kinds[0].URL)) {
+		lim.SrcIPs = nil // 127.0.0.x cannot reach another machine
+	}
+	res.Limits = lim
+	n, capMsg := lim.capClients(f.n)
+	if capMsg != "" {
+		fmt.Fprintf(stderr, "bench: %s\n", capMsg)
+		res.Notes = append(res.Notes, capMsg)
+	}
+	if f.cfg.ChurnPairs*2 > lim.Ceiling {
+		f.cfg.ChurnPairs = max(1, lim.Ceiling/2)
+		msg := fmt.Sprintf("churn pairs capped at %d: %s.", f.cfg.ChurnPairs, lim.CeilingBy)
+		fmt.Fprintf(stderr, "bench: %s\n", msg)
+		res.Notes = append(res.Notes, msg)
+	}
+	levels, err := resolveLevels(f.levels, n)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	f.cfg.Levels = levels
+	if top := levels[len(levels)-1]; top > protocolMaxRooms*f.cfg.RoomSize {
+		msg := fmt.Sprintf("--rooms accepts at most %d, so only %s of %s clients can be in rooms of %d; the rest stay connected without a room.",
+			protocolMaxRooms, commas(protocolMaxRooms*f.cfg.RoomSize), commas(top), f.cfg.RoomSize)
+		fmt.Fprintf(stderr, "bench: %s\n", msg)
+		res.Notes = append(res.Notes, msg)
+	}
+	if len(lim.SrcIPs) == 0 {
+		res.Notes = append(res.Notes, "no 127.0.0.x source address could be bound; clients use the kernel's default source address.")
+	}
+	res.Config = f.cfg
+	if len(lim.SrcIPs) > 0 {
+		logf("limits: open files %d (hard %d), server ceiling %s, %s clients per worker process, source addresses %s-%s",
+			lim.NoFileSoft, lim.NoFileHard, commas(lim.Ceiling), commas(lim.WorkerMax), lim.SrcIPs[0], lim.SrcIPs[len(lim.SrcIPs)-1])
+	}
+
+	root, rootErr := moduleRoot()
+	outDir := f.outDir
+	if outDir == "" {
+		if rootErr != nil {
+			fmt.Fprintf(stderr, "bench: %v; use -out\n", rootErr)
+			return 1
+		}
+		outDir = filepath.Join(root, "bench", "results")
+	}
+	tmp, err := os.MkdirTemp("", "redrtc-bench-")
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+
+	if !external {
+		kinds, err = localServers(ctx, f, root, rootErr, tmp, logf)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+	}
+	res.Servers = kinds
+
+	// Smoke test: each server, fresh, must speak the protocol.
+	for _, k := range kinds {
+		if f.noSmoke {
+			k.Smoke = "skipped"
+			continue
+		}
+		k.Smoke = "pass"
+		if err := smokeTest(ctx, k, tmp); err != nil {
+			k.Smoke = "FAIL: " + err.Error()
+			fmt.Fprintf(stderr, "bench: %s fails the protocol smoke test: %v\n", k.Name, err)
+			writeOutputs(res, outDir, stdout, stderr, began)
+			return 1
+		}
+		logf("%s passes the protocol smoke test", k.Name)
+	}
+
+	r := &runner{cfg: f.cfg, limits: lim, logDir: tmp, runID: strconv.FormatInt(began.Unix()%100000, 36), logf: logf}
+	aborted := func() bool {
+		if ctx.Err() != nil {
+			if !res.Incomplete {
+				res.Incomplete = true
+				msg := fmt.Sprintf("stopped after %v (-deadline %v or a signal): the figures below are those measured so far.",
+					time.Since(began).Round(time.Second), f.deadline)
+				res.Notes = append(res.Notes, msg)
+				fmt.Fprintf(stderr, "bench: %s\n", msg)
+			}
+			return true
+		}
+		return false
+	}
+	has := func(s string) bool { return slices.Contains(f.cfg.Scenarios, s) }
+levels:
+	for _, lv := range levels {
+		for _, k := range kinds {
+			if has("idle") {
+				if aborted() {
+					break levels
+				}
+				logf("idle: %s, %s clients", k.Name, commas(lv))
+				ir := r.idle(ctx, k, lv)
+				res.Idle = append(res.Idle, ir)
+				logf("  connected %s at %.0f/s, %.2f KiB/client joined%s", commas(ir.Connected), ir.ConnectRate, ir.PerConnJoined, errSuffix(ir.Err))
+			}
+			if has("relay") {
+				if aborted() {
+					break levels
+				}
+				logf("relay: %s, %s clients", k.Name, commas(lv))
+				for _, rr := range r.relay(ctx, k, lv) {
+					res.Relay = append(res.Relay, rr)
+					logf("  %s: delivered %.0f msgs/s, p99 %.2f ms, %.2f µs server CPU/msg, exactly once %v%s",
+						rr.Mode, rr.DeliveredRate, rr.P99us/1000, rr.CPUPerMsgUs, rr.ExactlyOnce, errSuffix(rr.Err))
+				}
+			}
+		}
+	}
+	if has("churn") {
+		for _, k := range kinds {
+			if aborted() {
+				break
+			}
+			logf("churn: %s, %d pairs", k.Name, f.cfg.ChurnPairs)
+			cr := r.churn(ctx, k)
+			res.Churn = append(res.Churn, cr)
+			logf("  %.0f sessions/s, %.1f µs server CPU/session%s", cr.SessionsPerSec, cr.CPUPerSession, errSuffix(cr.Err))
+		}
+	}
+	aborted()
+	writeOutputs(res, outDir, stdout, stderr, began)
+	if res.Incomplete || res.failed() {
+		return 1
+	}
+	return 0
+}
+
+func errSuffix(e string) string {
+	if e == "" {
+		return ""
+	}
+	if i := strings.IndexByte(e, '\n'); i >= 0 {
+		e = e[:i]
+	}
+	return " — ERROR: " + e
+}
+
+// localServers builds (or takes) the servers to measure.
+func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp string, logf func(string, ...any)) ([]*serverKind, error) {
+	var kinds []*serverKind
+	for _, name := range strings.Split(f.servers, ",") {
+		name = strings.ToLower(strings.TrimSpace(name))
+		var k serverKind
+		switch name {
+		case "redrtc":
+			k = serverKind{Name: "RedRTC", Binary: f.redrtcBin}
+			if k.Binary == "" {
+				if rootErr != nil {
+					return nil, rootErr
+				}
+				k.Binary = filepath.Join(tmp, "redrtc")
+				logf("building ./cmd/redrtc")
+				if err := buildServer(ctx, root, "./cmd/redrtc", k.Binary); err != nil {
+					return nil, err
+				}
+			}
+			k.Extra = redrtcExtraArgs(k.Binary)
+		case "baseline":
+			k = serverKind{Name: "baseline", Binary: f.baselineBin}
+			if k.Binary == "" {
+				if rootErr != nil {
+					return nil, rootErr
+				}
+				k.Binary = filepath.Join(tmp, "baseline")
+				logf("building ./bench/baseline")
+				if err := buildServer(ctx, root, "./bench/baseline", k.Binary); err != nil {
+					return nil, err
+				}
+			}
+		case "":
+			continue
+		default:
+			return nil, fmt.Errorf("-servers: unknown server %q (redrtc, baseline)", name)
+		}
+		k.Version = versionOf(k.Binary)
+		kinds = append(kinds, &k)
+	}
+	if len(kinds) == 0 {
+		return nil, fmt.Errorf("no server to measure")
+	}
+	return kinds, nil
+}
+
+// redrtcExtraArgs turns off what would cap or cut the benchmark, where
+// RedRTC has the flag: per-client rate limiting (the relay runs send as fast
+// as they can), and the join timeout (beyond 60,000 clients, --rooms leaves
+// the rest without a room, on purpose).
+func redrtcExtraArgs(bin string) []string {
+	var extra []string
+	if helpMentions(bin, "--rate") {
+		extra = append(extra, "--rate", "0")
+	}
+	if helpMentions(bin, "--join-timeout") {
+		extra = append(extra, "--join-timeout", "86400")
+	}
+	return extra
+}
+
+// externalServer describes a server given by -url.
+func externalServer(f *flags) (*serverKind, error) {
+	u := f.url
+	if !strings.HasPrefix(u, "ws://") {
+		return nil, fmt.Errorf("-url must be a ws:// URL, got %q", u)
+	}
+	host := strings.TrimPrefix(u, "ws://")
+	if i := strings.IndexByte(host, '/'); i >= 0 {
+		host = host[:i]
+	} else {
+		u += "/"
+	}
+	h, _, err := splitHostPort(host)
+	if err != nil {
+		return nil, fmt.Errorf("-url: %v", err)
+	}
+	if !isLoopback(h) && !f.allowRemote {
+		return nil, fmt.Errorf("-url %s is not on a loopback address; pass -allow-remote to load a server elsewhere", f.url)
+	}
+	return &serverKind{Name: "external", External: true, URL: u, PID: f.pid}, nil
+}
+
+func hostOf(wsURL string) string {
+	host := strings.TrimPrefix(wsURL, "ws://")
+	if i := strings.IndexByte(host, '/'); i >= 0 {
+		host = host[:i]
+	}
+	h, _, _ := splitHostPort(host)
+	return h
+}
+
+// smokeTest runs the protocol smoke test against a fresh instance.
+func smokeTest(ctx context.Context, k *serverKind, tmp string) error {
+	p, err := startServer(ctx, k, 64, 16, tmp)
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return smoke.Run(sctx, p.url)
+}
+
+func numCPU() int { return runtime.NumCPU() }
+
+// reprint prints the table of a saved result and redraws its chart beside it.
+func reprint(path string, stdout, stderr io.Writer) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		fmt.Fprintf(stderr, "bench: %s: %v\n", path, err)
+		return 1
+	}
+	png := strings.TrimSuffix(path, ".json") + ".png"
+	if err := writeChart(&res, png); err != nil {
+		fmt.Fprintf(stderr, "bench: chart: %v\n", err)
+		return 1
+	}
+	writeMarkdown(stdout, &res)
+	fmt.Fprintf(stdout, "\nChart: %s\n", png)
+	return 0
+}

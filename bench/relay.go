@@ -1,0 +1,215 @@
+package main
+
+// The relay step: every client of a complete room sends offers, answers and
+// ICE candidates to its room-mates, at a fixed rate or as fast as a window of
+// messages in flight allows. Every message carries a per-pair sequence number
+// and its send time; the receiver checks it came from the right client, was
+// sent in this step, was really sent, and arrives once.
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/gobwas/ws"
+)
+
+// relayBurst bounds the messages sent per loop round, so that reading keeps up.
+const relayBurst = 256
+
+type relayState struct {
+	rate     float64 // msgs/s for this loop; 0 = as fast as possible
+	window   int64
+	startNs  int64
+	ms, me   int64 // the measured window, unix ns
+	drainEnd time.Time
+	sending  bool
+	senders  []*conn
+	cursor   int
+	inflight int64
+	stats    RelayStats
+	hist     *hdrhistogram.Histogram
+}
+
+func (l *loop) startRelay(cmd Command) {
+	rs := &l.rs
+	*rs = relayState{
+		rate:    cmd.Rate,
+		window:  int64(max(1, cmd.Window)),
+		startNs: l.now.UnixNano(),
+		ms:      cmd.MeasureStart,
+		me:      cmd.MeasureEnd,
+		sending: true,
+		hist:    newHist(),
+	}
+	for _, c := range l.clients {
+		c.k = 0
+		c.sendSeq = [roomCap]uint32{}
+		for i := range c.seen {
+			c.seen[i] = c.seen[i][:0]
+		}
+		if c.state == stOpen && c.complete && c.room != nil && len(c.room.members) >= 2 {
+			rs.senders = append(rs.senders, c)
+		}
+	}
+	rs.stats.Senders = len(rs.senders)
+	if len(rs.senders) == 0 {
+		rs.sending = false
+	}
+}
+
+func (l *loop) relayProgress() {
+	rs := &l.rs
+	nowNs := l.now.UnixNano()
+	if rs.sending && nowNs >= rs.me {
+		rs.sending = false
+		drain := time.Duration(l.task.cmd.DrainNs)
+		if drain <= 0 {
+			drain = 5 * time.Second
+		}
+		rs.drainEnd = l.now.Add(drain)
+	}
+	if rs.sending {
+		budget := int64(relayBurst)
+		if rs.rate > 0 {
+			due := int64(float64(nowNs-rs.startNs)*rs.rate/1e9) - rs.stats.Sent
+			budget = min(budget, due)
+		}
+		budget = min(budget, rs.window-rs.inflight)
+		for ; budget > 0; budget-- {
+			c := rs.senders[rs.cursor]
+			rs.cursor++
+			if rs.cursor == len(rs.senders) {
+				rs.cursor = 0
+			}
+			if c.state == stOpen {
+				l.sendRelay(c)
+			}
+		}
+		l.flushDirty()
+		return
+	}
+	if rs.inflight <= 0 || l.now.After(rs.drainEnd) {
+		l.finishRelay()
+	}
+}
+
+// The message mix: per sender, offer, answer, then four candidates, round
+// robin over its room-mates.
+var relayCycle = [...]int{kindOffer, kindAnswer, kindCandidate, kindCandidate, kindCandidate, kindCandidate}
+
+// sendRelay sends c's next message.
+func (l *loop) sendRelay(c *conn) {
+	rs := &l.rs
+	r := c.room
+	n := uint32(len(r.members))
+	t := int(c.k % (n - 1))
+	if t >= c.pos {
+		t++
+	}
+	target := r.members[t]
+	kind := relayCycle[c.k%uint32(len(relayCycle))]
+	c.k++
+	seq := c.sendSeq[t]
+	c.sendSeq[t]++
+	tp := &l.w.tmpl.kinds[kind]
+	ts := time.Now().UnixNano()
+
+	b := l.enc[:maxClientHeader]
+	b = append(b, tp.pre...)
+	b = append(b, target.id...)
+	b = append(b, tp.mid...)
+	b = strconv.AppendUint(b, uint64(seq), 10)
+	b = append(b, `,"ts":`...)
+	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, tp.post...)
+	l.enc = b
+	l.queue(c, l.finishFrame(b, ws.OpText))
+
+	rs.stats.Sent++
+	rs.inflight++
+	if ts >= rs.ms && ts < rs.me {
+		rs.stats.SentWin++
+	}
+}
+
+// onRelay accounts for a relayed message received by c.
+func (l *loop) onRelay(c *conn, event string, p []byte) {
+	if c.pair != nil {
+		l.churnEvent(c, evRelay, p)
+		return
+	}
+	if l.task == nil || l.task.cmd.Op != "relay" {
+		l.count("relay message outside a relay step")
+		return
+	}
+	rs := &l.rs
+	from, seq, ts, ok := relayFields(p)
+	if !ok {
+		rs.stats.Malformed++
+		return
+	}
+	now := time.Now().UnixNano()
+	r := c.room
+	pos := -1
+	if r != nil {
+		for i, m := range r.members {
+			if bytes.Equal(m.id, from) {
+				pos = i
+				break
+			}
+		}
+	}
+	if pos < 0 || pos == c.pos {
+		rs.stats.Misattributed++
+		return
+	}
+	if ts < rs.startNs {
+		rs.stats.Stale++
+		return
+	}
+	sender := r.members[pos]
+	if seq < 0 || seq >= int64(sender.sendSeq[c.pos]) {
+		rs.stats.Phantom++
+		return
+	}
+	w, bit := int(seq>>6), uint64(1)<<(seq&63)
+	seen := c.seen[pos]
+	for len(seen) <= w {
+		seen = append(seen, 0)
+	}
+	c.seen[pos] = seen
+	if seen[w]&bit != 0 {
+		rs.stats.Duplicates++
+		return
+	}
+	seen[w] |= bit
+	rs.stats.Received++
+	rs.inflight--
+	if ts >= rs.ms && ts < rs.me {
+		rs.stats.RecvWinBySend++
+		_ = rs.hist.RecordValue(max(1, (now-ts)/1000))
+	}
+	if now >= rs.ms && now < rs.me {
+		rs.stats.RecvInWin++
+		rs.stats.BytesInWin += int64(len(p))
+	}
+}
+
+func (l *loop) finishRelay() {
+	rs := &l.rs
+	st := rs.stats
+	st.Hist = rs.hist.Export()
+	rep := Report{
+		Total:   len(rs.senders),
+		Done:    len(rs.senders),
+		Reasons: l.st.reasons,
+		Errors:  l.st.errs,
+		StartNs: rs.startNs,
+		Relay:   &st,
+	}
+	rs.senders = nil
+	rs.hist = nil
+	l.finish(rep)
+}

@@ -1,0 +1,464 @@
+package main
+
+// Output: a Markdown table on stdout, the same figures as JSON and a PNG
+// chart under bench/results/.
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Results is everything one invocation measured.
+type Results struct {
+	Timestamp  string        `json:"timestamp"`
+	Command    string        `json:"command"`
+	Machine    Machine       `json:"machine"`
+	Limits     Limits        `json:"limits"`
+	Config     Config        `json:"config"`
+	Servers    []*serverKind `json:"servers"`
+	Idle       []IdleResult  `json:"idle,omitempty"`
+	Relay      []RelayResult `json:"relay,omitempty"`
+	Churn      []ChurnResult `json:"churn,omitempty"`
+	Notes      []string      `json:"notes,omitempty"`
+	Incomplete bool          `json:"incomplete,omitempty"`
+	Seconds    float64       `json:"seconds"`
+	Chart      string        `json:"chart,omitempty"`
+}
+
+// Machine describes where the figures were taken.
+type Machine struct {
+	CPU       string `json:"cpu"`
+	Cores     int    `json:"cores"`
+	Kernel    string `json:"kernel"`
+	GoVersion string `json:"goVersion"`
+	MemoryMB  int64  `json:"memoryMB"`
+	Hostname  string `json:"hostname,omitempty"`
+}
+
+func machineInfo() Machine {
+	m := Machine{Cores: cpuCount(), GoVersion: runtime.Version()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		s := bufio.NewScanner(f)
+		for s.Scan() {
+			if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		m.Kernel = unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:])
+	}
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) == nil {
+		m.MemoryMB = int64(si.Totalram) * int64(si.Unit) >> 20
+	}
+	m.Hostname, _ = os.Hostname()
+	return m
+}
+
+func (r *Results) failed() bool {
+	for _, k := range r.Servers {
+		if k.Smoke != "pass" && k.Smoke != "skipped" {
+			return true
+		}
+	}
+	for _, x := range r.Idle {
+		if x.Err != "" {
+			return true
+		}
+	}
+	for _, x := range r.Relay {
+		if x.Err != "" || !x.ExactlyOnce {
+			return true
+		}
+	}
+	for _, x := range r.Churn {
+		if x.Err != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeOutputs prints the table and writes the JSON and the chart.
+func writeOutputs(res *Results, dir string, stdout, stderr io.Writer, began time.Time) {
+	res.Seconds = time.Since(began).Seconds()
+	stamp := began.UTC().Format("20060102-150405")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+	}
+	chartPath := filepath.Join(dir, stamp+".png")
+	if len(res.Idle)+len(res.Relay) > 0 {
+		if err := writeChart(res, chartPath); err != nil {
+			fmt.Fprintf(stderr, "bench: chart: %v\n", err)
+		} else {
+			res.Chart = filepath.Base(chartPath)
+		}
+	}
+	jsonPath := filepath.Join(dir, stamp+".json")
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err == nil {
+		err = os.WriteFile(jsonPath, append(b, '\n'), 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+	}
+	writeMarkdown(stdout, res)
+	fmt.Fprintf(stdout, "\nJSON: %s\n", jsonPath)
+	if res.Chart != "" {
+		fmt.Fprintf(stdout, "Chart: %s\n", chartPath)
+	}
+}
+
+// ---- Markdown ----
+
+// cell is one figure of one server.
+type cell struct {
+	v    float64
+	ok   bool
+	text string // instead of a number
+}
+
+type row struct {
+	scenario string
+	clients  string
+	figure   string
+	cells    map[string]cell
+	decimals int
+	noRatio  bool // a figure about the machine, not the server
+}
+
+func num(v float64) cell { return cell{v: v, ok: true} }
+
+func (c cell) format(decimals int) string {
+	if c.text != "" {
+		return c.text
+	}
+	if !c.ok {
+		return "—"
+	}
+	return fmtNum(c.v, decimals)
+}
+
+// fmtNum writes v with thousands separators and the given decimals.
+func fmtNum(v float64, decimals int) string {
+	s := fmt.Sprintf("%.*f", decimals, v)
+	intPart, frac, _ := strings.Cut(s, ".")
+	neg := strings.HasPrefix(intPart, "-")
+	intPart = strings.TrimPrefix(intPart, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if frac != "" {
+		b.WriteByte('.')
+		b.WriteString(frac)
+	}
+	return b.String()
+}
+
+func writeMarkdown(w io.Writer, res *Results) {
+	var names []string
+	for _, k := range res.Servers {
+		names = append(names, k.Name)
+	}
+	m := res.Machine
+	fmt.Fprintf(w, "## RedRTC benchmark — %s\n\n", res.Timestamp)
+	fmt.Fprintf(w, "Machine: %s, %d cores, %d MiB, %s, %s. Open files: %d per process (hard). Ceiling: %s clients (%s).\n\n",
+		m.CPU, m.Cores, m.MemoryMB, m.Kernel, m.GoVersion, res.Limits.NoFileHard, commas(res.Limits.Ceiling), res.Limits.CeilingBy)
+	c := res.Config
+	fmt.Fprintf(w, "Rooms of %d; connect rate with %d handshakes in flight. Relay: %v measured after %v warm-up, fixed rate %s msgs/s, then as fast as possible with %s messages in flight; "+
+		"mix per sender: offer (%d B SDP), answer, 4 ICE candidates (~%d B), round robin over room-mates. Churn: %d concurrent pairs for %v. %s\n\n",
+		c.RoomSize, c.ConnectPending, c.Duration, c.Warmup, fmtNum(c.Rate, 0), commas(c.Window), c.SDPBytes, c.CandidateBytes, c.ChurnPairs, c.ChurnDuration, freshness(res))
+	for _, k := range res.Servers {
+		v := k.Version
+		if v == "" {
+			v = k.Binary
+		}
+		if k.External {
+			v = k.URL
+		}
+		args := ""
+		if len(k.Extra) > 0 {
+			args = ", started with " + strings.Join(k.Extra, " ")
+		}
+		fmt.Fprintf(w, "- %s: %s%s; protocol smoke test: %s\n", k.Name, v, args, k.Smoke)
+	}
+	fmt.Fprintln(w)
+
+	rows := buildRows(res)
+	ratio := len(names) == 2 && names[0] == "RedRTC" && names[1] == "baseline"
+	header := "| Scenario | Clients | Figure |"
+	sep := "|---|---:|---|"
+	for _, n := range names {
+		header += " " + n + " |"
+		sep += "---:|"
+	}
+	if ratio {
+		header += " baseline/RedRTC |"
+		sep += "---:|"
+	}
+	fmt.Fprintln(w, header)
+	fmt.Fprintln(w, sep)
+	for _, r := range rows {
+		line := fmt.Sprintf("| %s | %s | %s |", r.scenario, r.clients, r.figure)
+		for _, n := range names {
+			line += " " + r.cells[n].format(r.decimals) + " |"
+		}
+		if ratio {
+			a, b := r.cells["RedRTC"], r.cells["baseline"]
+			q := "—"
+			if !r.noRatio && a.ok && b.ok && a.text == "" && b.text == "" && a.v != 0 {
+				q = fmt.Sprintf("%.2f×", b.v/a.v)
+			}
+			line += " " + q + " |"
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintln(w)
+	if ratio {
+		fmt.Fprintln(w, "baseline/RedRTC above 1 means the baseline needs more (memory, CPU, latency) or does more (rates).")
+	}
+	fmt.Fprintln(w, "RSS per client = (VmRSS − VmRSS of the same server empty) / clients connected. CPU = utime+stime from /proc/PID/stat over the measured window. "+
+		"Latency = receive time − send time embedded in each message, measured window only (HdrHistogram). "+
+		"Exactly once: every message sent was received once, by its target, from its sender, and nothing else arrived.")
+	for _, n := range res.Notes {
+		fmt.Fprintf(w, "\nNote: %s\n", n)
+	}
+	writeProblems(w, res)
+}
+
+func freshness(res *Results) string {
+	for _, k := range res.Servers {
+		if k.External {
+			return "The external server is not restarted between measurements, so its \"empty\" memory is whatever it held before each."
+		}
+	}
+	return "Every server runs fresh for every measurement; all get the same clients."
+}
+
+func buildRows(res *Results) []row {
+	var rows []row
+	add := func(r row) { rows = append(rows, r) }
+
+	// idle
+	levels := levelsOf(res)
+	for _, n := range levels {
+		sub := map[string]IdleResult{}
+		for _, x := range res.Idle {
+			if x.Clients == n {
+				sub[x.Server] = x
+			}
+		}
+		if len(sub) == 0 {
+			continue
+		}
+		mk := func(figure string, dec int, f func(x IdleResult) cell) {
+			cells := map[string]cell{}
+			for name, x := range sub {
+				if x.Err != "" && x.Connected == 0 {
+					cells[name] = cell{text: "error"}
+					continue
+				}
+				cells[name] = f(x)
+			}
+			add(row{scenario: "idle", clients: commas(n), figure: figure, cells: cells, decimals: dec})
+		}
+		mk("connected + joined", 0, func(x IdleResult) cell { return cell{text: commas(x.Connected) + " + " + commas(x.Joined)} })
+		mk("connect rate (clients/s)", 0, func(x IdleResult) cell { return num(x.ConnectRate) })
+		mk("server RSS empty (MiB)", 1, func(x IdleResult) cell { return num(float64(x.RSSEmptyKB) / 1024) })
+		mk("server RSS joined (MiB)", 1, func(x IdleResult) cell { return num(float64(x.RSSJoinedKB) / 1024) })
+		mk("RSS per client, joined (KiB)", 2, func(x IdleResult) cell { return num(x.PerConnJoined) })
+		mk("RSS per client, after leave-room (KiB)", 2, func(x IdleResult) cell { return num(x.PerConnLeft) })
+		mk("RSS per client, after disconnect (KiB)", 2, func(x IdleResult) cell { return num(x.PerConnClosed) })
+	}
+	// relay
+	for _, mode := range []string{"rate", "max"} {
+		for _, n := range levels {
+			sub := map[string]RelayResult{}
+			for _, x := range res.Relay {
+				if x.Clients == n && x.Mode == mode {
+					sub[x.Server] = x
+				}
+			}
+			if len(sub) == 0 {
+				continue
+			}
+			scen := "relay, max"
+			for _, x := range sub {
+				if mode == "rate" {
+					scen = "relay @ " + fmtNum(x.TargetRate, 0) + "/s"
+				}
+			}
+			mk := func(figure string, dec int, f func(x RelayResult) cell) {
+				cells := map[string]cell{}
+				for name, x := range sub {
+					if x.Err != "" && x.Sent == 0 {
+						cells[name] = cell{text: "error"}
+						continue
+					}
+					cells[name] = f(x)
+				}
+				add(row{scenario: scen, clients: commas(n), figure: figure, cells: cells, decimals: dec, noRatio: strings.HasPrefix(figure, "other")})
+			}
+			if mode == "rate" {
+				mk("offered msgs/s", 0, func(x RelayResult) cell { return num(x.OfferedRate) })
+			}
+			mk("delivered msgs/s", 0, func(x RelayResult) cell { return num(x.DeliveredRate) })
+			mk("latency p50 (ms)", 3, func(x RelayResult) cell { return num(x.P50us / 1000) })
+			mk("latency p99 (ms)", 3, func(x RelayResult) cell { return num(x.P99us / 1000) })
+			mk("latency p99.9 (ms)", 3, func(x RelayResult) cell { return num(x.P999us / 1000) })
+			mk("server CPU per message (µs)", 2, func(x RelayResult) cell { return num(x.CPUPerMsgUs) })
+			mk("server CPU (% of one core)", 0, func(x RelayResult) cell { return num(x.ServerCPUPct) })
+			mk("load generator CPU (% of one core)", 0, func(x RelayResult) cell { return num(x.LoadgenCPUPct) })
+			mk("other processes' CPU (% of one core)", 0, func(x RelayResult) cell { return num(x.OtherCPUPct) })
+			mk("delivered exactly once", 0, func(x RelayResult) cell {
+				if x.ExactlyOnce {
+					return cell{text: "yes, " + commas(int(x.Received)) + "/" + commas(int(x.Sent))}
+				}
+				return cell{text: fmt.Sprintf("NO: %s/%s received, %d dup, %d phantom, %d misattributed, %d stale, %d malformed",
+					commas(int(x.Received)), commas(int(x.Sent)), x.Duplicates, x.Phantom, x.Misattributed, x.Stale, x.Malformed)}
+			})
+		}
+	}
+	// churn
+	if len(res.Churn) > 0 {
+		sub := map[string]ChurnResult{}
+		pairs := 0
+		for _, x := range res.Churn {
+			sub[x.Server] = x
+			pairs = x.Pairs
+		}
+		mk := func(figure string, dec int, f func(x ChurnResult) cell) {
+			cells := map[string]cell{}
+			for name, x := range sub {
+				if x.Err != "" && x.Sessions == 0 {
+					cells[name] = cell{text: "error"}
+					continue
+				}
+				cells[name] = f(x)
+			}
+			add(row{scenario: "churn", clients: commas(2*pairs) + " at once", figure: figure, cells: cells, decimals: dec, noRatio: strings.HasPrefix(figure, "other")})
+		}
+		mk("sessions/s", 0, func(x ChurnResult) cell { return num(x.SessionsPerSec) })
+		mk("server CPU per session (µs)", 1, func(x ChurnResult) cell { return num(x.CPUPerSession) })
+		mk("pair session p50 (ms)", 2, func(x ChurnResult) cell { return num(x.P50ms) })
+		mk("pair session p99 (ms)", 2, func(x ChurnResult) cell { return num(x.P99ms) })
+		mk("server CPU (% of one core)", 0, func(x ChurnResult) cell { return num(x.ServerCPUPct) })
+		mk("load generator CPU (% of one core)", 0, func(x ChurnResult) cell { return num(x.LoadgenCPUPct) })
+		mk("other processes' CPU (% of one core)", 0, func(x ChurnResult) cell { return num(x.OtherCPUPct) })
+		mk("failed sessions", 0, func(x ChurnResult) cell { return num(float64(x.Failures)) })
+	}
+	return rows
+}
+
+func levelsOf(res *Results) []int {
+	var out []int
+	for _, x := range res.Idle {
+		if !slices.Contains(out, x.Clients) {
+			out = append(out, x.Clients)
+		}
+	}
+	for _, x := range res.Relay {
+		if !slices.Contains(out, x.Clients) {
+			out = append(out, x.Clients)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// disturbedPct is how much CPU (% of one core) other processes may take
+// during a measurement before its figures are flagged as disturbed.
+const disturbedPct = 15
+
+// writeProblems lists every error and anomaly, so that none hides in a table.
+func writeProblems(w io.Writer, res *Results) {
+	var lines []string
+	addMap := func(prefix string, m map[string]int) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			lines = append(lines, fmt.Sprintf("%s: %s × %d", prefix, k, m[k]))
+		}
+	}
+	for _, x := range res.Idle {
+		p := fmt.Sprintf("idle %s %s", x.Server, commas(x.Clients))
+		if x.Err != "" {
+			lines = append(lines, p+": ERROR "+x.Err)
+		}
+		addMap(p, x.Failures)
+		addMap(p+" error event", x.ServerErrors)
+	}
+	for _, x := range res.Relay {
+		p := fmt.Sprintf("relay %s %s %s", x.Mode, x.Server, commas(x.Clients))
+		if x.Err != "" {
+			lines = append(lines, p+": ERROR "+x.Err)
+		}
+		if x.Mode == "rate" && x.Sent > 0 && x.OfferedRate < 0.97*x.TargetRate {
+			lines = append(lines, fmt.Sprintf("%s: offered %.0f msgs/s, short of the %.0f asked: the server could not keep up within a window of %d messages",
+				p, x.OfferedRate, x.TargetRate, x.Window))
+		}
+		if x.OtherCPUPct > disturbedPct {
+			lines = append(lines, fmt.Sprintf("%s: other processes used %.0f%% of a core during the measurement: these figures are disturbed", p, x.OtherCPUPct))
+		}
+		addMap(p, x.Failures)
+		addMap(p+" error event", x.ServerErrors)
+	}
+	for _, x := range res.Churn {
+		p := fmt.Sprintf("churn %s", x.Server)
+		if x.Err != "" {
+			lines = append(lines, p+": ERROR "+x.Err)
+		}
+		if x.OtherCPUPct > disturbedPct {
+			lines = append(lines, fmt.Sprintf("%s: other processes used %.0f%% of a core during the measurement: these figures are disturbed", p, x.OtherCPUPct))
+		}
+		addMap(p, x.Reasons)
+		addMap(p+" error event", x.ServerErrors)
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nProblems:")
+	for _, l := range lines {
+		fmt.Fprintf(w, "- %s\n", strings.ReplaceAll(l, "\n", " "))
+	}
+}
+
+// ---- addresses ----
+
+func splitHostPort(hostport string) (string, string, error) {
+	return net.SplitHostPort(hostport)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

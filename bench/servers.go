@@ -1,0 +1,308 @@
+package main
+
+// The servers under test: built from this module, started fresh for every
+// measurement on 127.0.0.1 with a free port, measured through /proc, and
+// stopped.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// serverKind is one server implementation.
+type serverKind struct {
+	Name    string   `json:"name"`
+	Binary  string   `json:"binary,omitempty"`
+	Extra   []string `json:"extraArgs,omitempty"`
+	Version string   `json:"version,omitempty"`
+	Smoke   string   `json:"smoke"`
+	// An external server is only measured, never started.
+	External bool   `json:"external,omitempty"`
+	URL      string `json:"url,omitempty"`
+	PID      int    `json:"pid,omitempty"`
+}
+
+// serverProc is a running server.
+type serverProc struct {
+	kind    *serverKind
+	cmd     *exec.Cmd
+	pid     int
+	host    string // 127.0.0.1:port
+	path    string
+	url     string
+	logPath string
+	exited  chan struct{}
+}
+
+// moduleRoot finds the directory of this module's go.mod.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the module (run from the repository)")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// buildServer builds a package of this module into dir, with the Makefile's
+// release flags so that both servers are built alike.
+func buildServer(ctx context.Context, root, pkg, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, stderr.String())
+	}
+	return nil
+}
+
+// helpMentions reports whether bin --help mentions flag.
+func helpMentions(bin, flag string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, bin, "--help").CombinedOutput()
+	return bytes.Contains(out, []byte(flag))
+}
+
+func versionOf(bin string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// freePort asks the kernel for a port that is free now.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startServer starts k for clients and rooms and waits until /healthz answers.
+func startServer(ctx context.Context, k *serverKind, clients, rooms int, logDir string) (*serverProc, error) {
+	if k.External {
+		u, err := url.Parse(k.URL)
+		if err != nil {
+			return nil, err
+		}
+		return &serverProc{kind: k, pid: k.PID, host: u.Host, path: u.RequestURI(), url: k.URL}, nil
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		args := []string{"-i", "127.0.0.1", "-p", strconv.Itoa(port),
+			"-c", strconv.Itoa(min(protocolMaxClients, max(1, clients))),
+			"-r", strconv.Itoa(min(protocolMaxRooms, max(1, rooms)))}
+		args = append(args, k.Extra...)
+		logf, err := os.CreateTemp(logDir, strings.ToLower(k.Name)+"-*.log")
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(k.Binary, args...)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			logf.Close()
+			return nil, fmt.Errorf("start %s: %w", k.Name, err)
+		}
+		p := &serverProc{
+			kind: k, cmd: cmd, pid: cmd.Process.Pid,
+			host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), path: "/",
+			logPath: logf.Name(), exited: make(chan struct{}),
+		}
+		p.url = "ws://" + p.host + "/"
+		go func() {
+			_ = cmd.Wait()
+			logf.Close()
+			close(p.exited)
+		}()
+		if err := p.waitHealthy(ctx, 10*time.Second); err != nil {
+			p.stop()
+			lastErr = fmt.Errorf("%s did not come up: %v\n%s", k.Name, err, p.logTail())
+			continue
+		}
+		return p, nil
+	}
+	return nil, lastErr
+}
+
+// waitHealthy polls /healthz.
+func (p *serverProc) waitHealthy(ctx context.Context, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		if _, _, err := p.health(); err == nil {
+			return nil
+		} else if time.Now().After(deadline) {
+			return err
+		}
+		if p.exited != nil {
+			select {
+			case <-p.exited:
+				return fmt.Errorf("the process exited")
+			default:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// health returns the clients and rooms /healthz reports.
+func (p *serverProc) health() (clients, rooms int, err error) {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + p.host + "/healthz")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	var h struct {
+		Status  string `json:"status"`
+		Clients int    `json:"clients"`
+		Rooms   int    `json:"rooms"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &h) != nil || h.Status != "ok" {
+		return 0, 0, fmt.Errorf("/healthz: %s %s", resp.Status, body)
+	}
+	return h.Clients, h.Rooms, nil
+}
+
+// alive reports whether the server process is still running.
+func (p *serverProc) alive() bool {
+	if p.exited == nil {
+		return true
+	}
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop ends the server: SIGTERM, then SIGKILL after 5 seconds.
+func (p *serverProc) stop() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+func (p *serverProc) logTail() string {
+	if p.logPath == "" {
+		return ""
+	}
+	b, _ := os.ReadFile(p.logPath)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// ---- /proc ----
+
+// clockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat; it is
+// 100 on every Linux architecture Go supports.
+const clockTick = 10 * time.Millisecond
+
+// procCPU returns utime+stime of pid from /proc/PID/stat.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name may contain spaces; fields resume after its ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return time.Duration(ut+st) * clockTick, nil
+}
+
+// machineBusy returns the CPU time all CPUs spent not idle, from /proc/stat:
+// user, nice, system, irq, softirq and steal.
+func machineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected format")
+	}
+	var busy int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: unexpected format")
+		}
+		busy += v
+	}
+	return time.Duration(busy) * clockTick, nil
+}
+
+// procRSS returns VmRSS of pid in KiB from /proc/PID/status.
+func procRSS(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+}

@@ -1,0 +1,227 @@
+package main
+
+// Worker mode (bench -worker): a process of loops holding up to one
+// process's worth of client sockets, driven by the coordinator over
+// stdin/stdout, one JSON object per line each way.
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// worker is the loops of one process and what they share.
+type worker struct {
+	cfg   Command
+	loops []*loop
+	dst   unix.SockaddrInet4
+	src   []unix.SockaddrInet4
+	host  string
+	path  string
+	tmpl  templates
+}
+
+func workerMain(stdin io.Reader, stdout io.Writer) int {
+	raiseNoFile()
+	// BENCH_WORKER_CPUPROFILE=prefix profiles each worker to prefix.PID.
+	if prefix := os.Getenv("BENCH_WORKER_CPUPROFILE"); prefix != "" {
+		if f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid())); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
+	dec := json.NewDecoder(bufio.NewReaderSize(stdin, 64<<10))
+	out := bufio.NewWriter(stdout)
+	enc := json.NewEncoder(out)
+	reply := func(r Report) {
+		_ = enc.Encode(r)
+		_ = out.Flush()
+	}
+	var w *worker
+	for {
+		var cmd Command
+		if err := dec.Decode(&cmd); err != nil {
+			if w != nil {
+				w.stop()
+			}
+			return 0 // the coordinator is gone
+		}
+		switch {
+		case cmd.Op == "setup":
+			if w != nil {
+				reply(Report{Op: cmd.Op, Err: "already set up"})
+				continue
+			}
+			var err error
+			w, err = newWorker(cmd)
+			rep := Report{Op: cmd.Op}
+			if err != nil {
+				rep.Err = err.Error()
+			}
+			reply(rep)
+		case cmd.Op == "exit":
+			if w != nil {
+				w.stop()
+			}
+			reply(Report{Op: cmd.Op})
+			return 0
+		case w == nil:
+			reply(Report{Op: cmd.Op, Err: "not set up"})
+		default:
+			reply(w.do(cmd))
+		}
+	}
+}
+
+func newWorker(cfg Command) (*worker, error) {
+	w := &worker{cfg: cfg, host: cfg.Host, path: cfg.Path}
+	if w.path == "" {
+		w.path = "/"
+	}
+	if cfg.RoomSize < 1 {
+		return nil, fmt.Errorf("room size must be at least 1")
+	}
+	addr, err := net.ResolveTCPAddr("tcp4", cfg.Host)
+	if err != nil {
+		return nil, err
+	}
+	w.dst.Port = addr.Port
+	copy(w.dst.Addr[:], addr.IP.To4())
+	for _, s := range cfg.SrcIPs {
+		ip := net.ParseIP(s).To4()
+		if ip == nil {
+			return nil, fmt.Errorf("bad source address %q", s)
+		}
+		var sa unix.SockaddrInet4
+		copy(sa.Addr[:], ip)
+		w.src = append(w.src, sa)
+	}
+	w.tmpl = newTemplates(cfg.SDPBytes, cfg.CandidateBytes)
+
+	// Whole rooms per loop, so that a room's members share a loop and its
+	// messages can be checked without talking to other loops.
+	n := max(1, cfg.Loops)
+	rooms := (cfg.Clients + cfg.RoomSize - 1) / cfg.RoomSize
+	for i := 0; i < n; i++ {
+		l, err := newLoop(w, i)
+		if err != nil {
+			w.stop()
+			return nil, err
+		}
+		r0, r1 := rooms*i/n, rooms*(i+1)/n
+		c0, c1 := r0*cfg.RoomSize, min(cfg.Clients, r1*cfg.RoomSize)
+		l.first = c0
+		for j := 0; j < c1-c0; j++ {
+			l.clients = append(l.clients, &conn{fd: -1, idx: j, src: cfg.First + c0 + j})
+		}
+		w.loops = append(w.loops, l)
+	}
+	for _, l := range w.loops {
+		go l.run()
+	}
+	return w, nil
+}
+
+// stop closes every connection and ends the loops.
+func (w *worker) stop() {
+	results := make(chan loopResult, len(w.loops))
+	for _, l := range w.loops {
+		l.submit(&task{cmd: Command{Op: "exit"}, result: results})
+	}
+	timeout := time.After(10 * time.Second)
+	for range w.loops {
+		select {
+		case <-results:
+		case <-timeout:
+			return
+		}
+	}
+}
+
+// do runs one step on every loop and merges their reports.
+func (w *worker) do(cmd Command) Report {
+	results := make(chan loopResult, len(w.loops))
+	var cpu <-chan int64
+	if cmd.Op == "relay" || cmd.Op == "churn" {
+		cpu = selfCPUInWindow(cmd.MeasureStart, cmd.MeasureEnd)
+	}
+	total := max(1, w.cfg.Clients)
+	for i, l := range w.loops {
+		c := cmd
+		share := float64(len(l.clients)) / float64(total)
+		switch cmd.Op {
+		case "relay":
+			c.Rate = cmd.Rate * share
+			c.Window = max(1, int(float64(cmd.Window)*share+0.5))
+		case "churn":
+			c.Pairs = cmd.Pairs / len(w.loops)
+			if i < cmd.Pairs%len(w.loops) {
+				c.Pairs++
+			}
+		}
+		l.submit(&task{cmd: c, result: results})
+	}
+	// Each loop keeps its own deadline; this one only guards against a
+	// loop that stopped answering altogether.
+	limit := time.Duration(cmd.TimeoutNs) + time.Duration(cmd.DrainNs) + 30*time.Second
+	if cmd.MeasureEnd > 0 {
+		limit += time.Until(time.Unix(0, cmd.MeasureEnd))
+	}
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	var rep Report
+	for range w.loops {
+		select {
+		case r := <-results:
+			rep.merge(r.rep)
+		case <-timer.C:
+			rep.Err = fmt.Sprintf("a loop did not finish %s within %v", cmd.Op, limit)
+			return rep
+		}
+	}
+	rep.Op = cmd.Op
+	if cpu != nil {
+		select {
+		case rep.CPUNs = <-cpu:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	return rep
+}
+
+// selfCPUInWindow measures this process's CPU time between two instants.
+func selfCPUInWindow(start, end int64) <-chan int64 {
+	ch := make(chan int64, 1)
+	go func() {
+		time.Sleep(time.Until(time.Unix(0, start)))
+		a := selfCPU()
+		time.Sleep(time.Until(time.Unix(0, end)))
+		ch <- selfCPU() - a
+	}()
+	return ch
+}
+
+func selfCPU() int64 {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// raiseNoFile raises the soft open-files limit to the hard one.
+func raiseNoFile() {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
+	}
+}

@@ -184,9 +184,10 @@ func (p *proc) signal(sig os.Signal) {
 // health is the body of GET /healthz; the counts are pointers so that a
 // missing one is told apart from 0.
 type health struct {
-	Status  string `json:"status"`
-	Clients *int   `json:"clients"`
-	Rooms   *int   `json:"rooms"`
+	Status    string  `json:"status"`
+	Clients   *int    `json:"clients"`
+	Rooms     *int    `json:"rooms"`
+	HeapBytes *uint64 `json:"heapBytes"`
 }
 
 // getHealth fetches http://addr/healthz.

@@ -24,7 +24,7 @@ import (
 // A loop that is idle is woken with one task per batch, not one per message.
 
 // maxPooledBuf is the largest pending buffer kept for reuse.
-const maxPooledBuf = 256 << 10
+const maxPooledBuf = 64 << 10
 
 // loopState is the per-event-loop state. The fields above mu are owned by the
 // loop's goroutine.
@@ -69,7 +69,7 @@ type pending struct {
 }
 
 // maxFreeBufs bounds the loop's pool of pending buffers.
-const maxFreeBufs = 1024
+const maxFreeBufs = 64
 
 // enqueue appends msg to c's pending bytes. Safe from any goroutine.
 func (ls *loopState) enqueue(c *conn, msg []byte, closeAfter bool) {

@@ -36,6 +36,7 @@ type Server struct {
 	started int64
 	// tickEvery is how often idle connections are looked for.
 	tickEvery time.Duration
+	trimmer   memoryTrimmer
 
 	// The server accepts connections itself (see accept.go) and hands them
 	// to the event loops of a gnet engine that has no listener of its own.
@@ -109,7 +110,7 @@ func newServer(cfg Config) *Server {
 		clients:   registry.NewClients(cfg.Clients),
 		rooms:     registry.NewRooms(cfg.Rooms),
 		upgrader:  newUpgrader(),
-		tickEvery: min(max(cfg.Timeout/10, 20*time.Millisecond), time.Second),
+		tickEvery: min(max(cfg.Timeout/10, 20*time.Millisecond), 500*time.Millisecond),
 		done:      make(chan struct{}),
 		loops:     make(map[gnet.EventLoop]*loopState),
 	}
@@ -259,6 +260,7 @@ func (s *Server) recoverLoop(what string) {
 // OnTick advances the clock and asks each loop to look for idle connections.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	s.clock.Store(time.Now().UnixNano())
+	s.trimmer.tick(s.clients.Len(), s.rooms.Len())
 	s.loopsMu.Lock()
 	for _, ls := range s.loops {
 		_ = ls.el.Execute(context.Background(), idleScan{ls})

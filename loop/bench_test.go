@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -67,5 +68,25 @@ func TestRelayPathDoesNotAllocate(t *testing.T) {
 	}
 	if allocs != 0 {
 		t.Fatalf("relaying allocates %.1f times per message", allocs)
+	}
+}
+
+// BenchmarkUpgrade measures a connection's HTTP upgrade: finding the end of
+// the request, checking it, gobwas/ws's handshake, the response, the client
+// id and the client table. The connection's own state is allocated when it
+// opens, before the upgrade, so it is reused here.
+func BenchmarkUpgrade(b *testing.B) {
+	d := newDetached(b)
+	req := []byte(strings.Replace(upgradeRequest, "\r\n\r\n", "\r\nSec-WebSocket-Protocol: webrtc-signaling\r\nOrigin: https://app.example.com\r\n\r\n", 1))
+	c := &conn{ls: d.ls}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		*c = conn{ls: d.ls}
+		if n := d.srv.handshake(c, req); n != len(req) || !c.registered {
+			b.Fatalf("consumed %d of %d, registered %v", n, len(req), c.registered)
+		}
+		d.recycleOutput(c)
+		d.srv.clients.Remove(&c.client)
 	}
 }

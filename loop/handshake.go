@@ -42,7 +42,9 @@ func newUpgrader() ws.Upgrader {
 	return ws.Upgrader{
 		ReadBufferSize: MaxHeaderBytes,
 		ProtocolCustom: func(offered []byte) (string, bool) {
-			for _, p := range bytes.Split(offered, []byte(",")) {
+			for len(offered) > 0 {
+				var p []byte
+				p, offered, _ = bytes.Cut(offered, []byte(","))
 				if string(bytes.TrimSpace(p)) == Subprotocol {
 					return Subprotocol, true
 				}
@@ -96,8 +98,9 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 
 	ls := c.ls
 	ls.httpOut = ls.httpOut[:0]
-	hio := handshakeIO{r: sliceReader{b: req}, out: &ls.httpOut}
-	if _, err := s.upgrader.Upgrade(&hio); err != nil {
+	// hio lives in ls because Upgrade's io.ReadWriter would make a local escape.
+	ls.hio = handshakeIO{r: sliceReader{b: req}, out: &ls.httpOut}
+	if _, err := s.upgrader.Upgrade(&ls.hio); err != nil {
 		s.log.Debug().Err(err).Msg("handshake rejected")
 		c.sendAndClose(ls.httpOut)
 		return len(buf)

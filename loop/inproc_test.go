@@ -49,6 +49,16 @@ func (d *detached) takeOutput(c *conn) []byte {
 	return out
 }
 
+// recycleOutput drops what the server queued for c and returns the buffer to
+// the loop's pool, as writing it out on a real loop does.
+func (d *detached) recycleOutput(c *conn) {
+	d.ls.mu.Lock()
+	defer d.ls.mu.Unlock()
+	d.ls.recycle(c.out)
+	c.out = nil
+	c.queued = false
+}
+
 func (d *detached) join(tb testing.TB, c *conn, room string) {
 	tb.Helper()
 	m := proto.Message{Event: proto.EventJoinRoom, RoomID: []byte(room)}

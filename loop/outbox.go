@@ -46,8 +46,9 @@ type loopState struct {
 	batch []pending
 	// expired collects conns the idle scan closes.
 	expired []*conn
-	// httpOut collects the upgrade response.
+	// httpOut collects the upgrade response, through hio.
 	httpOut []byte
+	hio     handshakeIO
 
 	mu sync.Mutex
 	// depth counts the handlers running on the loop: the outermost one

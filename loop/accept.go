@@ -65,25 +65,32 @@ func (s *Server) acceptLoop(sp *spareFD) {
 	for {
 		tc, err := s.ln.AcceptTCP()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			switch {
+			case errors.Is(err, net.ErrClosed):
 				return
-			}
-			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				// refuseOne's short deadline on the shared listener, seen
+				// by another accept goroutine: nothing to report.
+				continue
+			case errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE):
 				if time.Since(lastWarn) > 5*time.Second {
 					lastWarn = time.Now()
 					s.log.Warn().Err(err).Int("clients", s.clients.Len()).
 						Msg("out of file descriptors: refusing connections; raise the open-files limit or lower --clients")
 				}
 				s.refuseOne(sp)
-				time.Sleep(acceptBackoff)
-				continue
+			default:
+				if time.Since(lastWarn) > 5*time.Second {
+					lastWarn = time.Now()
+					s.log.Warn().Err(err).Msg("accept")
+				}
 			}
-			s.log.Warn().Err(err).Msg("accept")
 			time.Sleep(acceptBackoff)
 			continue
 		}
 		// EnrollContext moves the socket onto the least-loaded loop (as a
 		// duplicate descriptor) and closes tc; OnOpen has run when it returns.
+		// When no descriptor is left for the duplicate, tc is just closed.
 		if _, err := s.engine.EnrollContext(tc, nil); err != nil {
 			s.log.Debug().Err(err).Msg("cannot hand the connection to an event loop")
 		}

@@ -159,10 +159,11 @@ func (c Config) validate(minTimeout time.Duration) error {
 	return nil
 }
 
-// validOrigin reports whether o looks like scheme://host[:port].
+// validOrigin reports whether o is scheme://host[:port], exactly as browsers
+// send it in the Origin header (no path, not even a trailing slash).
 func validOrigin(o string) bool {
 	u, err := url.Parse(o)
-	return err == nil && u.Scheme != "" && u.Host != "" && (u.Path == "" || u.Path == "/") && u.RawQuery == ""
+	return err == nil && u.Scheme != "" && u.Host != "" && u.Path == "" && u.RawQuery == "" && u.Fragment == ""
 }
 
 // listenIP resolves Interface to the address to bind; "" means all.

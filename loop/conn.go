@@ -66,6 +66,9 @@ type rareState struct {
 	// When the current run of dropped messages began, and when the last
 	// message was dropped and the last rate-limited error sent.
 	overSince, lastDrop, lastRateError int64
+	// need is how many bytes the large frame being received needs buffered
+	// before it is worth looking at again; 0 when none is waiting.
+	need int
 }
 
 // rareState returns c.rare, allocating it on first use.

@@ -37,19 +37,19 @@ func (s *Server) sendError(c *conn, p proto.Problem) {
 }
 
 // relay forwards an offer, answer or candidate to a member of the sender's
-// room: encoded once, payload bytes passed through unchanged.
+// room: encoded once, payload bytes passed through unchanged, and delivered
+// under the room's lock so that a client that just left is not reached.
 func (s *Server) relay(c *conn, m *proto.Message) {
-	if c.client.Room() == nil {
+	room := c.client.Room()
+	if room == nil {
 		s.sendError(c, proto.Problem{Code: proto.CodeNotInRoom, Message: "join a room first", Event: m.Event})
 		return
 	}
-	target := s.clients.Get(m.Target)
-	if target == nil || !c.client.SharesRoom(target) {
-		s.sendError(c, proto.Problem{Code: proto.CodeTargetNotFound, Message: "no such client in your room", Event: m.Event})
-		return
-	}
 	ls := c.ls
-	target.Sender.Send(ls.finish(proto.AppendRelay(ls.begin(), m.Event, c.client.ID, m.Payload), ws.OpText))
+	target := s.clients.Get(m.Target)
+	if target == nil || !room.Deliver(&c.client, target, ls.finish(proto.AppendRelay(ls.begin(), m.Event, c.client.ID, m.Payload), ws.OpText)) {
+		s.sendError(c, proto.Problem{Code: proto.CodeTargetNotFound, Message: "no such client in your room", Event: m.Event})
+	}
 }
 
 // join moves the client into the requested room, creating it when needed.
@@ -72,8 +72,7 @@ func (s *Server) join(c *conn, m *proto.Message) {
 	} else {
 		name = `"` + string(id) + `"`
 	}
-	s.rooms.Leave(&c.client, c.ls)
-	err := s.rooms.Join(&c.client, id, name, c.ls)
+	err := s.rooms.Join(&c.client, id, name, c.ls) // leaves the current room, if it succeeds
 	switch {
 	case err == nil:
 		c.joined = true

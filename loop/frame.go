@@ -13,6 +13,12 @@ import (
 // maxServerHeader is the largest header of an unmasked server frame.
 const maxServerHeader = 10
 
+// trickleThreshold is the frame size above which the loop, once it has read
+// a frame's header, waits for the whole frame before looking again. gnet's
+// Peek copies everything buffered whenever bytes arrive, so a 64 KiB frame
+// sent a byte at a time would otherwise cost quadratic copying on the loop.
+const trickleThreshold = 1024
+
 // sliceReader reads from a byte slice; it feeds ws.ReadHeaderBuffer the bytes
 // gnet has buffered, without copying them.
 type sliceReader struct{ b []byte }
@@ -102,6 +108,9 @@ func (s *Server) frames(c *conn, buf []byte) int {
 			return len(buf)
 		}
 		if int64(len(ls.hr.b)) < h.Length {
+			if total := headerLen + int(h.Length); total > trickleThreshold {
+				c.rareState().need = total
+			}
 			return consumed // payload incomplete
 		}
 		payload := buf[consumed+headerLen : consumed+headerLen+int(h.Length)]

@@ -255,3 +255,19 @@ func TestUpgradeWithoutSubprotocol(t *testing.T) {
 	}
 	r.expectText("client-id")
 }
+
+// TestLargeFrameTrickledInPieces sends a 60 KB message in 600 pieces: the
+// server must wait for it whole and answer once, with room-mates unaffected.
+func TestLargeFrameTrickledInPieces(t *testing.T) {
+	srv := startServer(t, Config{})
+	a, _ := pairInRoom(t, srv, "r")
+	r := dialRaw(t, srv)
+	r.upgrade()
+	big := frame(ws.OpText, true, []byte(`{"event":"ping","data":{"pad":"`+strings.Repeat("p", 60000)+`"}}`))
+	for i := 0; i < len(big); i += 100 {
+		r.write(big[i:min(i+100, len(big))])
+	}
+	r.expectText("pong")
+	a.send("ping", map[string]any{})
+	a.expect("pong")
+}

@@ -129,7 +129,8 @@ func (s *Server) admit(c *conn) {
 		return
 	}
 	c.registered = true
-	c.admitted = uint32((s.now() - s.started) / int64(time.Second))
+	// Rounded up, so that --join-timeout is never cut short.
+	c.admitted = uint32((s.now() - s.started + int64(time.Second) - 1) / int64(time.Second))
 	c.Send(ls.finish(proto.AppendClientID(ls.begin(), id), ws.OpText))
 }
 

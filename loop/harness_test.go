@@ -14,6 +14,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/proto"
 )
 
 // waitTimeout bounds every wait for the server; nothing in these tests sleeps.
@@ -352,4 +354,13 @@ func (r *rawConn) expectClose(code ws.StatusCode) {
 	if _, err := io.Copy(io.Discard, r.br); err != nil && !strings.Contains(err.Error(), "reset") {
 		r.t.Fatalf("after close: %v", err)
 	}
+}
+
+func mustParseID(t testing.TB, s string) proto.ClientID {
+	t.Helper()
+	id, ok := proto.ParseClientID([]byte(s))
+	if !ok {
+		t.Fatalf("bad id %q", s)
+	}
+	return id
 }

@@ -10,6 +10,6 @@ func (l gnetLogger) Infof(format string, args ...any)  { l.log.Info().Msgf(forma
 func (l gnetLogger) Warnf(format string, args ...any)  { l.log.Warn().Msgf(format, args...) }
 func (l gnetLogger) Errorf(format string, args ...any) { l.log.Error().Msgf(format, args...) }
 
-// Fatalf logs at error level: gnet's fatal errors end the engine, and the
-// server reports that through Done rather than exiting the process.
+// Fatalf logs at error level rather than exiting the process: the caller
+// decides what a failed engine means.
 func (l gnetLogger) Fatalf(format string, args ...any) { l.log.Error().Msgf(format, args...) }

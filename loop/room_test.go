@@ -173,3 +173,22 @@ func TestClientLimit(t *testing.T) {
 	eventually(t, "a's seat to free up", func() bool { return srv.Clients() == 1 })
 	dial(t, srv)
 }
+
+// TestRefusedJoinChangesNothing: a client in a room that asks to join a full
+// one gets room-full and stays where it was; its room-mates hear nothing.
+func TestRefusedJoinChangesNothing(t *testing.T) {
+	srv := startServer(t, Config{})
+	a, b := pairInRoom(t, srv, "home")
+	for range 6 {
+		dial(t, srv).join("full")
+	}
+	a.send("join-room", map[string]any{"roomId": "full"})
+	a.expectError("room-full", "join-room")
+	a.send("offer", map[string]any{"targetClientId": b.id, "offer": "still here"})
+	if ev := b.expect("offer"); ev.str(t, "fromClientId") != a.id {
+		t.Fatalf("offer %s", ev.Data)
+	}
+	if r := srv.clients.Get([16]byte(mustParseID(t, a.id))).Room(); r == nil || r.ID != "home" {
+		t.Fatalf("a is in %v, want home", r)
+	}
+}

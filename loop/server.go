@@ -211,6 +211,12 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 	if n == 0 {
 		return gnet.None
 	}
+	if r := c.rare; r != nil && r.need > 0 {
+		if n < r.need {
+			return gnet.None // the large frame being received is still incomplete
+		}
+		r.need = 0
+	}
 	buf, err := gc.Peek(n)
 	if err != nil {
 		return gnet.None

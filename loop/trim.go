@@ -6,8 +6,9 @@ import (
 )
 
 // memoryTrimmer hands memory back to the operating system after a burst of
-// connects, joins or disconnects. The relay path allocates nothing, so an
-// idle or relaying server does not run the garbage collector, and the garbage
+// connects, joins or disconnects. The relay path allocates nothing (but for a
+// small task per batch when it wakes another loop), so an idle or relaying
+// server seldom runs the garbage collector, and the garbage
 // a storm of handshakes leaves — and the memory freed when clients leave —
 // would otherwise stay in the process's RSS. Its fields are owned by the
 // ticker goroutine, which calls tick.

@@ -11,8 +11,10 @@ const roomShards = 64 // a power of two
 // Rooms is the table of rooms keyed by room id.
 //
 // Lock order: a shard lock is never held while taking a room lock, and a room
-// lock is never held while taking a shard lock; a room lock is held while the
-// Announcer sends, which takes only the senders' own locks.
+// lock is never held while taking a shard lock. Two room locks are held at
+// once only by Join moving a client between rooms, taken in the order of the
+// rooms' ids. A room lock is held while the Announcer or Deliver sends, which
+// takes only the senders' own locks.
 type Rooms struct {
 	limit  int64
 	count  atomic.Int64
@@ -48,14 +50,18 @@ func (t *Rooms) shardOf(id string) *roomShard {
 func (t *Rooms) Len() int { return int(t.count.Load()) }
 
 // Join puts c into the room id, creating it (named name, a JSON string token)
-// when it does not exist. c must not be in a room. Admission is atomic: a
-// room never holds more than RoomCapacity members and the table never more
-// than its limit of rooms, however many clients join at once.
+// when it does not exist. A client already in a room leaves it in the same
+// step, and only if the join succeeds: a refused join changes nothing.
+// Admission is atomic: a room never holds more than RoomCapacity members and
+// the table never more than its limit of rooms, however many clients join at
+// once. created is reported to the Announcer only for the join that put the
+// room in the table.
 func (t *Rooms) Join(c *Client, id []byte, name string, a Announcer) error {
 	s := t.shard(id)
 	for {
 		s.mu.Lock()
 		r := s.m[string(id)]
+		created := false
 		if r == nil {
 			if !t.reserve() {
 				s.mu.Unlock()
@@ -63,28 +69,81 @@ func (t *Rooms) Join(c *Client, id []byte, name string, a Announcer) error {
 			}
 			r = &Room{ID: string(id), Name: name}
 			s.m[r.ID] = r
+			created = true
 		}
 		s.mu.Unlock()
 
-		if err, retry := r.join(c, a); !retry {
+		err, retry, emptied := r.admit(c, created, a)
+		if emptied != nil {
+			t.unlink(emptied)
+		}
+		if !retry {
 			return err
 		}
 	}
 }
 
-// join adds c to r under r's lock; retry is set when r died meanwhile.
-func (r *Room) join(c *Client, a Announcer) (err error, retry bool) {
+// admit moves c into r, out of the room it is in. It holds r's lock and, when
+// c is in another room, that room's lock too, taken in the order of their
+// ids. retry is set when r died before its lock was had; emptied is c's old
+// room when c was its last member.
+func (r *Room) admit(c *Client, created bool, a Announcer) (err error, retry bool, emptied *Room) {
+	old := c.room.Load()
+	switch {
+	case old == nil || old == r:
+		r.mu.Lock()
+		defer r.mu.Unlock()
+	case old.ID < r.ID:
+		old.mu.Lock()
+		defer old.mu.Unlock()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+	default:
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		old.mu.Lock()
+		defer old.mu.Unlock()
+	}
+	if r.dead {
+		return nil, true, nil
+	}
+	if old == r { // joining the room it is in: leave, then join at the end
+		r.remove(c)
+		if r.n > 0 {
+			a.Left(r, c)
+		}
+		r.add(c)
+		a.Joined(r, c, false)
+		return nil, false, nil
+	}
+	if r.n == RoomCapacity {
+		return ErrRoomFull, false, nil
+	}
+	if old != nil {
+		old.remove(c)
+		if old.n > 0 {
+			a.Left(old, c)
+		} else {
+			old.dead = true
+			emptied = old
+		}
+	}
+	r.add(c)
+	c.room.Store(r)
+	a.Joined(r, c, created)
+	return nil, false, emptied
+}
+
+// Deliver sends msg to `to` when both from and to are members of r, under
+// r's lock, so that a client that has just left can no longer be reached.
+func (r *Room) Deliver(from, to *Client, msg []byte) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.dead {
-		return nil, true
+	if r.dead || from.room.Load() != r || to.room.Load() != r {
+		return false
 	}
-	if !r.add(c) {
-		return ErrRoomFull, false
-	}
-	c.room.Store(r)
-	a.Joined(r, c, r.n == 1)
-	return nil, false
+	to.Sender.Send(msg)
+	return true
 }
 
 // leave removes c from r under r's lock and reports whether r is now empty.
@@ -113,6 +172,19 @@ func (t *Rooms) reserve() bool {
 	}
 }
 
+// unlink removes an emptied room from the table. Its seat under the limit
+// is given back under the shard lock, so a joiner that no longer finds the
+// room never sees it still counted.
+func (t *Rooms) unlink(r *Room) {
+	s := t.shardOf(r.ID)
+	s.mu.Lock()
+	if s.m[r.ID] == r {
+		delete(s.m, r.ID)
+		t.count.Add(-1)
+	}
+	s.mu.Unlock()
+}
+
 // Leave takes c out of its room and returns that room, or nil when c was in
 // none. The remaining members are announced; an emptied room is removed.
 func (t *Rooms) Leave(c *Client, a Announcer) *Room {
@@ -120,15 +192,8 @@ func (t *Rooms) Leave(c *Client, a Announcer) *Room {
 	if r == nil {
 		return nil
 	}
-	if !r.leave(c, a) {
-		return r
+	if r.leave(c, a) {
+		t.unlink(r)
 	}
-	s := t.shardOf(r.ID)
-	s.mu.Lock()
-	if s.m[r.ID] == r {
-		delete(s.m, r.ID)
-	}
-	s.mu.Unlock()
-	t.count.Add(-1)
 	return r
 }

@@ -13,6 +13,11 @@ import (
 // loop's connections without any lock: no timer per connection.
 type idleScan struct{ ls *loopState }
 
+// scanBatch is how many connections one tick looks at on each loop. With a
+// tick every 100 ms, a loop holding 10,000 connections sees each one every
+// second; timeouts are at least 30 s, so that is precise enough.
+const scanBatch = 1024
+
 // Run closes connections idle past --timeout (1001), pings those idle for a
 // third of it, closes clients that joined no room within --join-timeout
 // (1008), and closes connections still in the HTTP upgrade after
@@ -26,7 +31,14 @@ func (t idleScan) Run(context.Context) error {
 	now := s.now()
 	timeout := int64(s.cfg.Timeout)
 	ls.expired = ls.expired[:0]
-	for _, c := range ls.conns {
+	// A bounded slice per tick, resuming where the last one stopped, so
+	// that no tick holds up the loop's traffic for long.
+	for range min(len(ls.conns), scanBatch) {
+		if ls.scanNext >= len(ls.conns) {
+			ls.scanNext = 0
+		}
+		c := ls.conns[ls.scanNext]
+		ls.scanNext++
 		idle := now - c.lastSeen
 		switch c.phase {
 		case phaseHTTP:

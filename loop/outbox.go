@@ -32,8 +32,10 @@ type loopState struct {
 	srv *Server
 	el  gnet.EventLoop
 
-	// conns lists the loop's open connections for the idle scan.
-	conns []*conn
+	// conns lists the loop's open connections for the idle scan, which
+	// resumes at scanNext.
+	conns    []*conn
+	scanNext int
 	// enc is the frame being encoded; see begin and finish.
 	enc []byte
 	// hdr and hw serve ws.WriteHeaderBuffer; hr serves ws.ReadHeaderBuffer.

@@ -110,7 +110,7 @@ func newServer(cfg Config) *Server {
 		clients:   registry.NewClients(cfg.Clients),
 		rooms:     registry.NewRooms(cfg.Rooms),
 		upgrader:  newUpgrader(),
-		tickEvery: min(max(cfg.Timeout/10, 20*time.Millisecond), 500*time.Millisecond),
+		tickEvery: min(max(cfg.Timeout/10, 20*time.Millisecond), 100*time.Millisecond),
 		done:      make(chan struct{}),
 		loops:     make(map[gnet.EventLoop]*loopState),
 	}

@@ -210,13 +210,13 @@ func TestIdleTimeout(t *testing.T) {
 
 func TestHTTPEndpoints(t *testing.T) {
 	srv := startServer(t, Config{})
-	dial(t, srv).join("r")
+	mate, other := pairInRoom(t, srv, "r")
 	cases := []struct {
 		name, request string
 		status        int
 		body          string
 	}{
-		{"healthz", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200, `{"status":"ok","clients":1,"rooms":1,"heapBytes":`},
+		{"healthz", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200, `{"status":"ok","clients":2,"rooms":1,"heapBytes":`},
 		{"plain GET", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 426, ""},
 		{"POST", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 426, ""},
 		{"malformed request line", "HELLO\r\n\r\n", 400, ""},
@@ -241,6 +241,7 @@ func TestHTTPEndpoints(t *testing.T) {
 					t.Fatalf("body %q, want %q", b.String(), tc.body)
 				}
 			}
+			stillRelaying(t, mate, other)
 		})
 	}
 }

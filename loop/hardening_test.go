@@ -154,6 +154,7 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 
 func TestAllowedOrigins(t *testing.T) {
 	srv := startServer(t, Config{AllowedOrigins: []string{"https://app.example.com"}})
+	mate, other := pairInRoom(t, srv, "calm")
 	for _, tc := range []struct {
 		name, origin string
 		status       int
@@ -173,16 +174,30 @@ func TestAllowedOrigins(t *testing.T) {
 			if resp := r.response(); resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
 			}
+			stillRelaying(t, mate, other)
 		})
+	}
+}
+
+// stillRelaying checks that two room-mates can still reach each other.
+func stillRelaying(t *testing.T, from, to *client) {
+	t.Helper()
+	from.send("offer", map[string]any{"targetClientId": to.id, "offer": "still here"})
+	if ev := to.expect("offer"); ev.str(t, "fromClientId") != from.id {
+		t.Fatalf("offer %s", ev.Data)
 	}
 }
 
 func TestHandshakeKeyMustBeBase64Of16Bytes(t *testing.T) {
 	srv := startServer(t, Config{})
-	r := dialRaw(t, srv)
-	r.write([]byte(strings.Replace(upgradeRequest, "dGhlIHNhbXBsZSBub25jZQ==", "!!!!!!!!!!!!!!!!!!!!!!==", 1)))
-	if resp := r.response(); resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("status %d", resp.StatusCode)
+	mate, other := pairInRoom(t, srv, "calm")
+	for _, key := range []string{"!!!!!!!!!!!!!!!!!!!!!!==", strings.Repeat("A", 29), "c2hvcnQ="} {
+		r := dialRaw(t, srv)
+		r.write([]byte(strings.Replace(upgradeRequest, "dGhlIHNhbXBsZSBub25jZQ==", key, 1)))
+		if resp := r.response(); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("key %q: status %d", key, resp.StatusCode)
+		}
+		stillRelaying(t, mate, other)
 	}
 }
 

@@ -374,40 +374,35 @@ func errSuffix(e string) string {
 
 // localServers builds (or takes) the servers to measure.
 func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp string, logf func(string, ...any)) ([]*serverKind, error) {
+	known := map[string]struct {
+		display, binary, pkg string
+	}{
+		"redrtc":   {"RedRTC", f.redrtcBin, "./cmd/redrtc"},
+		"baseline": {"baseline", f.baselineBin, "./bench/baseline"},
+	}
 	var kinds []*serverKind
 	for _, name := range strings.Split(f.servers, ",") {
 		name = strings.ToLower(strings.TrimSpace(name))
-		var k serverKind
-		switch name {
-		case "redrtc":
-			k = serverKind{Name: "RedRTC", Binary: f.redrtcBin}
-			if k.Binary == "" {
-				if rootErr != nil {
-					return nil, rootErr
-				}
-				k.Binary = filepath.Join(tmp, "redrtc")
-				logf("building ./cmd/redrtc")
-				if err := buildServer(ctx, root, "./cmd/redrtc", k.Binary); err != nil {
-					return nil, err
-				}
-			}
-			k.Extra = redrtcExtraArgs(k.Binary)
-		case "baseline":
-			k = serverKind{Name: "baseline", Binary: f.baselineBin}
-			if k.Binary == "" {
-				if rootErr != nil {
-					return nil, rootErr
-				}
-				k.Binary = filepath.Join(tmp, "baseline")
-				logf("building ./bench/baseline")
-				if err := buildServer(ctx, root, "./bench/baseline", k.Binary); err != nil {
-					return nil, err
-				}
-			}
-		case "":
+		if name == "" {
 			continue
-		default:
+		}
+		s, ok := known[name]
+		if !ok {
 			return nil, fmt.Errorf("-servers: unknown server %q (redrtc, baseline)", name)
+		}
+		k := serverKind{Name: s.display, Binary: s.binary}
+		if k.Binary == "" {
+			if rootErr != nil {
+				return nil, rootErr
+			}
+			k.Binary = filepath.Join(tmp, name)
+			logf("building %s", s.pkg)
+			if err := buildServer(ctx, root, s.pkg, k.Binary); err != nil {
+				return nil, err
+			}
+		}
+		if name == "redrtc" {
+			k.Extra = redrtcExtraArgs(k.Binary)
 		}
 		k.Version = versionOf(k.Binary)
 		kinds = append(kinds, &k)

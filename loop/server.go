@@ -241,9 +241,7 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 // logged and that connection is closed with 1011; the loop carries on.
 func (s *Server) recoverConn(c *conn) {
 	if v := recover(); v != nil {
-		buf := make([]byte, 4096)
-		buf = buf[:runtime.Stack(buf, false)]
-		s.log.Error().Interface("panic", v).Str("client", proto.ClientID(c.client.ID).String()).Bytes("stack", buf).Msg("handler panicked")
+		s.logPanic(v, proto.ClientID(c.client.ID).String(), "handling a client's message")
 		if c.phase != phaseClosing {
 			c.sendAndClose(c.ls.closeFrame(ws.StatusInternalServerError, "internal error"))
 		}
@@ -257,10 +255,19 @@ func (s *Server) recoverConn(c *conn) {
 // ending the process: it is logged, and the loop goes on.
 func (s *Server) recoverLoop(what string) {
 	if v := recover(); v != nil {
-		buf := make([]byte, 4096)
-		buf = buf[:runtime.Stack(buf, false)]
-		s.log.Error().Interface("panic", v).Bytes("stack", buf).Msg("panic while " + what)
+		s.logPanic(v, "", what)
 	}
+}
+
+// logPanic logs a recovered panic with the stack of the goroutine it hit.
+func (s *Server) logPanic(v any, client, what string) {
+	buf := make([]byte, 4096)
+	buf = buf[:runtime.Stack(buf, false)]
+	ev := s.log.Error().Interface("panic", v).Bytes("stack", buf)
+	if client != "" {
+		ev = ev.Str("client", client)
+	}
+	ev.Msg("panic while " + what)
 }
 
 // OnTick advances the clock and asks each loop to look for idle connections.

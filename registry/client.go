@@ -13,9 +13,3 @@ type Client struct {
 
 // Room returns the room the client is in, or nil.
 func (c *Client) Room() *Room { return c.room.Load() }
-
-// SharesRoom reports whether c and other are members of the same room.
-func (c *Client) SharesRoom(other *Client) bool {
-	r := c.room.Load()
-	return r != nil && r == other.room.Load()
-}

@@ -92,7 +92,7 @@ func start(cfg Config, minTimeout time.Duration) (*Server, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("start event loops: %w", err)
 	}
-	if err := s.startAccepting(loops); err != nil {
+	if err := s.startAccepting(acceptorsPerLoop * loops); err != nil {
 		_ = ln.Close()
 		_ = s.engine.Stop()
 		return nil, err

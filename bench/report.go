@@ -145,6 +145,15 @@ type row struct {
 
 func num(v float64) cell { return cell{v: v, ok: true} }
 
+// heapCell shows a heap size in MiB, or nothing for a server that does not
+// report it.
+func heapCell(kb *int64) cell {
+	if kb == nil {
+		return cell{}
+	}
+	return num(float64(*kb) / 1024)
+}
+
 func (c cell) format(decimals int) string {
 	if c.text != "" {
 		return c.text
@@ -292,6 +301,9 @@ func buildRows(res *Results) []row {
 		mk("RSS per client, joined (KiB)", 2, func(x IdleResult) cell { return num(x.PerConnJoined) })
 		mk("RSS per client, after leave-room (KiB)", 2, func(x IdleResult) cell { return num(x.PerConnLeft) })
 		mk("RSS per client, after disconnect (KiB)", 2, func(x IdleResult) cell { return num(x.PerConnClosed) })
+		mk("server Go heap empty (MiB)", 2, func(x IdleResult) cell { return heapCell(x.HeapEmptyKB) })
+		mk("server Go heap joined (MiB)", 2, func(x IdleResult) cell { return heapCell(x.HeapJoinedKB) })
+		mk("server Go heap after disconnect (MiB)", 2, func(x IdleResult) cell { return heapCell(x.HeapClosedKB) })
 	}
 	// relay
 	for _, mode := range []string{"rate", "max"} {

@@ -38,25 +38,32 @@ type Config struct {
 
 // IdleResult is one idle run.
 type IdleResult struct {
-	Server         string         `json:"server"`
-	Clients        int            `json:"clients"`
-	Connected      int            `json:"connected"`
-	Joined         int            `json:"joined"`
-	ConnectSeconds float64        `json:"connectSeconds"`
-	ConnectRate    float64        `json:"connectRate"`
-	JoinSeconds    float64        `json:"joinSeconds"`
-	HealthClients  int            `json:"healthClients"`
-	HealthRooms    int            `json:"healthRooms"`
-	RSSEmptyKB     int64          `json:"rssEmptyKB"`
-	RSSJoinedKB    int64          `json:"rssJoinedKB"`
-	RSSLeftKB      int64          `json:"rssLeftKB"`
-	RSSClosedKB    int64          `json:"rssClosedKB"`
-	PerConnJoined  float64        `json:"perConnJoinedKB"`
-	PerConnLeft    float64        `json:"perConnLeftKB"`
-	PerConnClosed  float64        `json:"perConnClosedKB"`
-	Failures       map[string]int `json:"failures,omitempty"`
-	ServerErrors   map[string]int `json:"serverErrors,omitempty"`
-	Err            string         `json:"error,omitempty"`
+	Server         string  `json:"server"`
+	Clients        int     `json:"clients"`
+	Connected      int     `json:"connected"`
+	Joined         int     `json:"joined"`
+	ConnectSeconds float64 `json:"connectSeconds"`
+	ConnectRate    float64 `json:"connectRate"`
+	JoinSeconds    float64 `json:"joinSeconds"`
+	HealthClients  int     `json:"healthClients"`
+	HealthRooms    int     `json:"healthRooms"`
+	RSSEmptyKB     int64   `json:"rssEmptyKB"`
+	RSSJoinedKB    int64   `json:"rssJoinedKB"`
+	RSSLeftKB      int64   `json:"rssLeftKB"`
+	RSSClosedKB    int64   `json:"rssClosedKB"`
+	PerConnJoined  float64 `json:"perConnJoinedKB"`
+	PerConnLeft    float64 `json:"perConnLeftKB"`
+	PerConnClosed  float64 `json:"perConnClosedKB"`
+	// The server's Go heap (live and not yet swept objects, from /healthz's
+	// heapBytes) at the same four points; absent for a server that does not
+	// report it.
+	HeapEmptyKB  *int64         `json:"heapEmptyKB,omitempty"`
+	HeapJoinedKB *int64         `json:"heapJoinedKB,omitempty"`
+	HeapLeftKB   *int64         `json:"heapLeftKB,omitempty"`
+	HeapClosedKB *int64         `json:"heapClosedKB,omitempty"`
+	Failures     map[string]int `json:"failures,omitempty"`
+	ServerErrors map[string]int `json:"serverErrors,omitempty"`
+	Err          string         `json:"error,omitempty"`
 }
 
 // RelayResult is one relay run.
@@ -220,6 +227,16 @@ func rssOf(p *serverProc) int64 {
 	return kb
 }
 
+// heapOf returns the Go heap p's /healthz reports, in KiB, or nil.
+func heapOf(p *serverProc) *int64 {
+	h, err := p.health()
+	if err != nil || h.HeapBytes == nil {
+		return nil
+	}
+	kb := int64(*h.HeapBytes / 1024)
+	return &kb
+}
+
 // idle measures connecting, holding, leaving and disconnecting n clients.
 func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 	res := IdleResult{Server: k.Name, Clients: n}
@@ -230,7 +247,7 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 	}
 	defer p.stop()
 	settle(ctx, r.cfg.Settle)
-	res.RSSEmptyKB = rssOf(p)
+	res.RSSEmptyKB, res.HeapEmptyKB = rssOf(p), heapOf(p)
 
 	pl, conn, join, err := r.connectAndJoin(ctx, p, n)
 	res.Connected, res.Joined = conn.Done, join.Done
@@ -250,10 +267,10 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 	}
 	defer pl.stop()
 	settle(ctx, r.cfg.Settle)
-	if p.pid != 0 {
-		res.HealthClients, res.HealthRooms, _ = p.health()
+	if h, err := p.health(); err == nil {
+		res.HealthClients, res.HealthRooms = h.Clients, h.Rooms
 	}
-	res.RSSJoinedKB = rssOf(p)
+	res.RSSJoinedKB, res.HeapJoinedKB = rssOf(p), heapOf(p)
 
 	timeout := r.stepTimeout(n)
 	leave, err := pl.all(ctx, Command{Op: "leave", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
@@ -262,7 +279,7 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 		res.Err = err.Error()
 	}
 	settle(ctx, r.cfg.Settle)
-	res.RSSLeftKB = rssOf(p)
+	res.RSSLeftKB, res.HeapLeftKB = rssOf(p), heapOf(p)
 
 	closed, err := pl.all(ctx, Command{Op: "close", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
 	fails.merge(closed)
@@ -270,7 +287,7 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 		res.Err = err.Error()
 	}
 	settle(ctx, r.cfg.Settle)
-	res.RSSClosedKB = rssOf(p)
+	res.RSSClosedKB, res.HeapClosedKB = rssOf(p), heapOf(p)
 	res.Failures, res.ServerErrors = fails.Reasons, fails.Errors
 
 	if res.Connected > 0 && res.RSSEmptyKB > 0 {

@@ -157,7 +157,7 @@ func startServer(ctx context.Context, k *serverKind, clients, rooms int, logDir 
 func (p *serverProc) waitHealthy(ctx context.Context, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
-		if _, _, err := p.health(); err == nil {
+		if _, err := p.health(); err == nil {
 			return nil
 		} else if time.Now().After(deadline) {
 			return err
@@ -177,24 +177,29 @@ func (p *serverProc) waitHealthy(ctx context.Context, within time.Duration) erro
 	}
 }
 
-// health returns the clients and rooms /healthz reports.
-func (p *serverProc) health() (clients, rooms int, err error) {
+// healthReport is what a server's /healthz says. HeapBytes is nil for a
+// server that does not report its Go heap.
+type healthReport struct {
+	Status    string  `json:"status"`
+	Clients   int     `json:"clients"`
+	Rooms     int     `json:"rooms"`
+	HeapBytes *uint64 `json:"heapBytes"`
+}
+
+// health asks the server's /healthz.
+func (p *serverProc) health() (healthReport, error) {
+	var h healthReport
 	c := &http.Client{Timeout: 2 * time.Second}
 	resp, err := c.Get("http://" + p.host + "/healthz")
 	if err != nil {
-		return 0, 0, err
+		return h, err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	var h struct {
-		Status  string `json:"status"`
-		Clients int    `json:"clients"`
-		Rooms   int    `json:"rooms"`
-	}
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &h) != nil || h.Status != "ok" {
-		return 0, 0, fmt.Errorf("/healthz: %s %s", resp.Status, body)
+		return h, fmt.Errorf("/healthz: %s %s", resp.Status, body)
 	}
-	return h.Clients, h.Rooms, nil
+	return h, nil
 }
 
 // alive reports whether the server process is still running.

@@ -109,6 +109,10 @@ func TestScenarios(t *testing.T) {
 			if ir.RSSEmptyKB <= 0 || ir.RSSJoinedKB <= 0 || ir.ConnectRate <= 0 {
 				t.Fatalf("idle figures missing: %+v", ir)
 			}
+			// Both servers report their Go heap; holding n clients takes some.
+			if ir.HeapEmptyKB == nil || ir.HeapJoinedKB == nil || ir.HeapClosedKB == nil || *ir.HeapJoinedKB <= *ir.HeapEmptyKB {
+				t.Fatalf("heap figures missing or flat: %v %v %v", ir.HeapEmptyKB, ir.HeapJoinedKB, ir.HeapClosedKB)
+			}
 			if len(ir.Failures) > 0 || len(ir.ServerErrors) > 0 {
 				t.Fatalf("idle anomalies: %v %v", ir.Failures, ir.ServerErrors)
 			}

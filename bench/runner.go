@@ -230,7 +230,15 @@ func rssOf(p *serverProc) int64 {
 // heapOf returns the Go heap p's /healthz reports, in KiB, or nil.
 func heapOf(p *serverProc) *int64 {
 	h, err := p.health()
-	if err != nil || h.HeapBytes == nil {
+	if err != nil {
+		return nil
+	}
+	return h.heapKB()
+}
+
+// heapKB is the reported Go heap in KiB, or nil when the server reports none.
+func (h healthReport) heapKB() *int64 {
+	if h.HeapBytes == nil {
 		return nil
 	}
 	kb := int64(*h.HeapBytes / 1024)
@@ -267,10 +275,10 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 	}
 	defer pl.stop()
 	settle(ctx, r.cfg.Settle)
+	res.RSSJoinedKB = rssOf(p)
 	if h, err := p.health(); err == nil {
-		res.HealthClients, res.HealthRooms = h.Clients, h.Rooms
+		res.HealthClients, res.HealthRooms, res.HeapJoinedKB = h.Clients, h.Rooms, h.heapKB()
 	}
-	res.RSSJoinedKB, res.HeapJoinedKB = rssOf(p), heapOf(p)
 
 	timeout := r.stepTimeout(n)
 	leave, err := pl.all(ctx, Command{Op: "leave", TimeoutNs: int64(timeout)}, timeout+30*time.Second)

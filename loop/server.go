@@ -98,7 +98,7 @@ func start(cfg Config, minTimeout time.Duration) (*Server, error) {
 		return nil, err
 	}
 	s.log.Info().Stringer("addr", s.Addr()).Int("clients", cfg.Clients).Int("rooms", cfg.Rooms).
-		Dur("timeout", cfg.Timeout).Int("loops", loops).Msg("listening")
+		Dur("timeout", cfg.Timeout).Int("loops", loops).Int("procs", runtime.GOMAXPROCS(0)).Msg("listening")
 	return s, nil
 }
 

@@ -117,8 +117,15 @@ const pipesLinger = 2 * time.Second
 // with --daemon; its output is logged if the test failed.
 func startBinary(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startBinaryEnv(t, os.Environ(), args...)
+}
+
+// startBinaryEnv is startBinary with the process's whole environment given.
+func startBinaryEnv(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, args: args, exited: make(chan struct{})}
 	p.cmd = exec.Command(binary, args...)
+	p.cmd.Env = env
 	p.cmd.Stdout = &p.stdout
 	p.cmd.Stderr = &p.stderr
 	p.cmd.WaitDelay = pipesLinger

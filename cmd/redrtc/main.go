@@ -53,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	log := newLogger(stderr, opts.verbose)
 	opts.cfg.Logger = &log
+	reserveSpareProc(&opts.cfg, os.Getenv)
 	srv, err := loop.Start(opts.cfg)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start")

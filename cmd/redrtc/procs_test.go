@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestEventLoopsGetOneSpareSchedulerP(t *testing.T) {
+	withoutGOMAXPROCS := make([]string, 0, len(os.Environ()))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOMAXPROCS=") {
+			withoutGOMAXPROCS = append(withoutGOMAXPROCS, kv)
+		}
+	}
+	// The runtime's own default (CPUs, or a cgroup's CPU limit) is known
+	// here only when this test process runs with it too.
+	defaultProcs := 0
+	if os.Getenv("GOMAXPROCS") == "" {
+		defaultProcs = runtime.GOMAXPROCS(0)
+	}
+	tests := []struct {
+		name       string
+		gomaxprocs string // "" leaves it unset
+		wantLoops  int    // 0: the runtime's default
+		spare      int
+	}{
+		{"GOMAXPROCS unset: one loop per P, plus a spare P", "", defaultProcs, 1},
+		{"GOMAXPROCS=3 decides both", "3", 3, 0},
+		{"GOMAXPROCS=1 decides both", "1", 1, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := withoutGOMAXPROCS
+			if tc.gomaxprocs != "" {
+				env = append(env[:len(env):len(env)], "GOMAXPROCS="+tc.gomaxprocs)
+			}
+			p := startBinaryEnv(t, env, "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t)))
+			poll(t, "listening is logged", p.exited, logged(p, "listening"))
+			var listening struct{ Loops, Procs int }
+			if err := json.Unmarshal([]byte(findLog(p.stderr.String(), "listening")), &listening); err != nil {
+				t.Fatalf("listening line: %v", err)
+			}
+			if tc.wantLoops != 0 && listening.Loops != tc.wantLoops {
+				t.Errorf("%d event loops, want %d", listening.Loops, tc.wantLoops)
+			}
+			if listening.Loops < 1 || listening.Procs != listening.Loops+tc.spare {
+				t.Errorf("%d event loops on %d Ps, want %d more Ps than loops", listening.Loops, listening.Procs, tc.spare)
+			}
+		})
+	}
+}

@@ -13,11 +13,13 @@ import (
 // Each event loop blocks in epoll_wait while it holds a P. With as many Ps as
 // loops, every P is then in a syscall with none idle, so the runtime's sysmon
 // takes them back and starts spinning threads that find nothing to run. An
-// idle P is what tells sysmon to leave a loop's P alone. On a 2-core VM at a
-// steady 10,000 msgs/s the spare P took server CPU per relayed message from
-// 22–38 µs to 23–28 µs, full-speed relay from 14.1–16.6 to 13.3–15.0 µs, for
-// 0.2 KiB more RSS per client at 1,000 clients and none at 19,900 (README,
-// "what was tried").
+// idle P is what tells sysmon to leave a loop's P alone. On a 2-core VM, in
+// eleven runs at a steady 10,000 msgs/s, the spare P took server CPU per
+// relayed message from 21.5–40.8 µs (mean 28.6) to 22.8–27.8 µs (mean 24.9)
+// and full-speed relay from a mean of 15.1 to 13.7 µs. Connection churn pays
+// for it, 93–116 µs of CPU a session against 80–101: the acceptor that
+// EnrollContext parks is woken onto the idle P, twice the context switches
+// (README, "what was tried").
 func reserveSpareProc(cfg *loop.Config, getenv func(string) string) {
 	if getenv("GOMAXPROCS") != "" {
 		return

@@ -144,7 +144,8 @@ func (s *Server) checkHeader(c *conn, h ws.Header) *frameError {
 		if c.fragOp() == 0 {
 			return errContinuation
 		}
-		if int64(len(c.rare.frag))+h.Length > int64(s.cfg.MaxMessage) {
+		// Subtracted, not added: a length near 2^63 would wrap the sum.
+		if h.Length > int64(s.cfg.MaxMessage)-int64(len(c.rare.frag)) {
 			return errTooBig
 		}
 	default: // text or binary

@@ -116,6 +116,10 @@ func TestProtocolViolationsClose(t *testing.T) {
 		{"fragmented ping", frame(ws.OpPing, false, []byte("x")), ws.StatusProtocolError},
 		{"oversized message", frame(ws.OpText, true, big), ws.StatusMessageTooBig},
 		{"oversized fragments", append(frame(ws.OpText, false, big[:40000]), frame(ws.OpContinuation, true, big[:40000])...), ws.StatusMessageTooBig},
+		// A continuation claiming 2^63-1 bytes: added to what is already
+		// buffered, its length must not wrap around and pass as small.
+		{"continuation length that overflows", append(frame(ws.OpText, false, []byte("{")),
+			0x00, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4), ws.StatusMessageTooBig},
 		{"invalid UTF-8", frame(ws.OpText, true, []byte("{\"event\":\"\xff\"}")), ws.StatusInvalidFramePayloadData},
 		{"invalid UTF-8 across fragments", append(frame(ws.OpText, false, []byte("\"\xe2\x82")), frame(ws.OpContinuation, true, []byte("\""))...), ws.StatusInvalidFramePayloadData},
 		{"close with a one-byte body", frame(ws.OpClose, true, []byte{3}), ws.StatusProtocolError},

@@ -2,7 +2,11 @@ package loop
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -206,8 +210,14 @@ func TestIdleTimeout(t *testing.T) {
 		r := dialRaw(t, srv)
 		r.write([]byte("GET / HTTP/1.1\r\nHost: x\r\n"))
 		_ = r.nc.SetDeadline(time.Now().Add(HandshakeTimeout + waitTimeout))
-		if _, err := r.br.ReadByte(); err == nil {
+		_, err := r.br.ReadByte()
+		switch {
+		case err == nil:
 			t.Fatal("server sent data to a half request")
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			t.Fatalf("still open %v after the request began", HandshakeTimeout+waitTimeout)
+		case !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET):
+			t.Fatalf("read after the handshake timeout: %v, want the connection closed", err)
 		}
 	})
 }

@@ -82,6 +82,9 @@ type Config struct {
 	// handled. Tests use it to make a handler fail; it is never set outside
 	// this package.
 	beforeDispatch func(payload []byte)
+	// beforeLeftAnnounced, when set, is called before a departure from the
+	// room with this id is announced. Tests use it to make that fail.
+	beforeLeftAnnounced func(roomID string)
 }
 
 // withDefaults returns c with its zero fields filled in.

@@ -118,6 +118,9 @@ func (ls *loopState) Joined(r *registry.Room, joiner *registry.Client, created b
 
 // Left announces a departure to the members who remain.
 func (ls *loopState) Left(r *registry.Room, _ *registry.Client) {
+	if ls.srv.cfg.beforeLeftAnnounced != nil {
+		ls.srv.cfg.beforeLeftAnnounced(r.ID)
+	}
 	ls.announce(r, ls.memberIDs(r))
 }
 

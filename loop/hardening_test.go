@@ -233,6 +233,23 @@ func TestPanicInAHandlerClosesOnlyThatClient(t *testing.T) {
 	dial(t, srv).join("r")
 }
 
+// A departure whose announcement fails must still give the client's seat
+// back: otherwise every such failure would count against --clients for good.
+func TestPanicAnnouncingADepartureStillFreesTheSeat(t *testing.T) {
+	srv := startServer(t, Config{Clients: 2, beforeLeftAnnounced: func(roomID string) {
+		if roomID == "cursed" {
+			panic("a bug in an announcement")
+		}
+	}})
+	leaver, stayer := pairInRoom(t, srv, "cursed")
+	_ = leaver.ws.CloseNow()
+	eventually(t, "the leaver's seat to be free", func() bool { return srv.Clients() == 1 })
+	// The seat is really free: a new client gets in under --clients 2.
+	dial(t, srv).join("elsewhere")
+	stayer.send("ping", map[string]any{})
+	stayer.expect("pong")
+}
+
 // TestChurnLeavesNothingBehind runs 10,000 connect, join, leave, disconnect
 // cycles and checks the tables are empty and no goroutine was left behind.
 func TestChurnLeavesNothingBehind(t *testing.T) {

@@ -192,8 +192,10 @@ func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	ls.conns[len(ls.conns)-1] = nil
 	ls.conns = ls.conns[:len(ls.conns)-1]
 	if c.registered {
+		// Deferred, so that a panic announcing the departure (recovered
+		// above) cannot keep the client's seat under --clients taken.
+		defer s.clients.Remove(&c.client)
 		s.rooms.Leave(&c.client, ls)
-		s.clients.Remove(&c.client)
 	}
 	return gnet.None
 }

@@ -66,8 +66,9 @@ type Config struct {
 	// them; past it the client is closed with 1008 (--max-outbound; default
 	// 1 MiB).
 	MaxOutbound int
-	// JoinTimeout closes a client that has not joined a room this long after
-	// connecting, after an error event (--join-timeout; default 60s).
+	// JoinTimeout closes a client that has been in no room this long since
+	// connecting or leaving a room, after an error event (--join-timeout;
+	// default 60s).
 	JoinTimeout time.Duration
 	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
 	// may connect; empty or "*" allows every origin. Requests without an

@@ -27,8 +27,8 @@ type conn struct {
 	phase uint8
 	// registered is set once client is in the client table.
 	registered bool
-	// joined is set by the client's first successful join.
-	joined bool
+	// inRoom is set by a successful join and cleared by leave-room.
+	inRoom bool
 	// pinged is set when a ping frame went out and cleared by any frame in.
 	pinged bool
 
@@ -41,9 +41,9 @@ type conn struct {
 
 	// idx is the conn's position in ls.conns.
 	idx int32
-	// admitted is when the client got its id, in seconds since the server
-	// started, for --join-timeout.
-	admitted uint32
+	// roomlessSince is when the client got its id or last left a room, in
+	// seconds since the server started, for --join-timeout.
+	roomlessSince uint32
 	// lastSeen is when the last frame (or, before the upgrade, the
 	// connection) arrived, on the loop's coarse clock.
 	lastSeen int64

@@ -75,7 +75,7 @@ func (s *Server) join(c *conn, m *proto.Message) {
 	err := s.rooms.Join(&c.client, id, name, c.ls) // leaves the current room, if it succeeds
 	switch {
 	case err == nil:
-		c.joined = true
+		c.inRoom = true
 	case errors.Is(err, registry.ErrRoomFull):
 		s.sendError(c, proto.Problem{Code: proto.CodeRoomFull, Message: "the room already has 6 participants", Event: proto.EventJoinRoom})
 	case errors.Is(err, registry.ErrRoomLimit):
@@ -92,6 +92,10 @@ func (s *Server) leave(c *conn) {
 		s.sendError(c, proto.Problem{Code: proto.CodeNotInRoom, Message: "you are not in a room", Event: proto.EventLeaveRoom})
 		return
 	}
+	// Out of every room, the client is on --join-timeout's clock again:
+	// joining once must not buy a seat under --clients for good.
+	c.inRoom = false
+	c.roomlessSince = s.uptimeSeconds()
 	c.Send(c.ls.finish(proto.AppendRoomLeft(c.ls.begin(), r.ID), ws.OpText))
 }
 

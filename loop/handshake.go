@@ -6,7 +6,6 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gobwas/ws"
 
@@ -129,8 +128,7 @@ func (s *Server) admit(c *conn) {
 		return
 	}
 	c.registered = true
-	// Rounded up, so that --join-timeout is never cut short.
-	c.admitted = uint32((s.now() - s.started + int64(time.Second) - 1) / int64(time.Second))
+	c.roomlessSince = s.uptimeSeconds()
 	c.Send(ls.finish(proto.AppendClientID(ls.begin(), id), ws.OpText))
 }
 

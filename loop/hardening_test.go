@@ -201,6 +201,24 @@ func TestHandshakeKeyMustBeBase64Of16Bytes(t *testing.T) {
 	}
 }
 
+// Leaving a room puts the client back on --join-timeout's clock: otherwise
+// joining once would hold a seat under --clients for good.
+func TestJoinTimeoutAppliesAgainAfterLeaving(t *testing.T) {
+	srv := startServer(t, Config{JoinTimeout: 500 * time.Millisecond})
+	leaver := dial(t, srv)
+	member := dial(t, srv)
+	member.join("r")
+	leaver.join("r")
+	member.expect("participants")
+	leaver.send("leave-room", map[string]any{})
+	leaver.expect("room-left")
+	leaver.expectError("join-timeout", "")
+	leaver.expectClose(websocket.StatusPolicyViolation)
+	member.expect("participants")
+	member.send("ping", map[string]any{})
+	member.expect("pong")
+}
+
 func TestJoinTimeout(t *testing.T) {
 	srv := startServer(t, Config{JoinTimeout: 500 * time.Millisecond})
 	idler := dial(t, srv)

@@ -49,7 +49,7 @@ func (t idleScan) Run(context.Context) error {
 			switch {
 			case idle >= timeout:
 				ls.expired = append(ls.expired, c)
-			case c.registered && !c.joined && now-s.started-int64(c.admitted)*int64(time.Second) >= int64(s.cfg.JoinTimeout):
+			case c.registered && !c.inRoom && now-s.started-int64(c.roomlessSince)*int64(time.Second) >= int64(s.cfg.JoinTimeout):
 				s.sendError(c, proto.Problem{Code: proto.CodeJoinTimeout, Message: "no room joined in time; closing"})
 				c.sendAndClose(ls.closeFrame(ws.StatusPolicyViolation, "no room joined"))
 			case idle >= timeout/3 && !c.pinged:

@@ -154,6 +154,12 @@ func (s *Server) Stop(ctx context.Context) error {
 
 func (s *Server) now() int64 { return s.clock.Load() }
 
+// uptimeSeconds is the time since the server started, in whole seconds
+// rounded up, so that a timeout counted from it is never cut short.
+func (s *Server) uptimeSeconds() uint32 {
+	return uint32((s.now() - s.started + int64(time.Second) - 1) / int64(time.Second))
+}
+
 // loopFor returns the state of the event loop el, creating it on first use.
 func (s *Server) loopFor(el gnet.EventLoop) *loopState {
 	s.loopsMu.Lock()

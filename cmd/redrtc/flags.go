@@ -126,7 +126,7 @@ Options:
       --rate-kick SEC   close a client over its rate for SEC seconds (default %d)
       --max-outbound N  close a client with more than N bytes waiting to be
                         sent to it (at least 65536; default %d)
-      --join-timeout SEC  close a client that joins no room within SEC seconds
+      --join-timeout SEC  close a client in no room for SEC seconds
                         (at least %d; default %d)
       --allowed-origins LIST  comma-separated browser origins allowed to
                         connect, e.g. https://app.example.com; * for any

@@ -63,6 +63,9 @@ type rareState struct {
 	fragOp ws.OpCode
 	// frag holds the fragments received so far.
 	frag []byte
+	// fragOver is set when a fragment came over the rate: the message is
+	// then dropped whole when its last fragment arrives.
+	fragOver bool
 	// When the current run of dropped messages began, and when the last
 	// message was dropped and the last rate-limited error sent.
 	overSince, lastDrop, lastRateError int64

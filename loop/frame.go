@@ -167,22 +167,30 @@ func (s *Server) frame(c *conn, h ws.Header, payload []byte) *frameError {
 			c.Send(c.ls.finish(append(c.ls.begin(), payload...), ws.OpPong))
 		}
 	case ws.OpPong:
-		// lastSeen is all a pong is for.
+		// lastSeen is all a pong is for; a flood of them still counts.
+		s.allowFrame(c)
 	case ws.OpClose:
 		return s.closeReceived(c, payload)
 	case ws.OpContinuation:
 		r := c.rare
 		r.frag = append(r.frag, payload...)
 		if h.Fin {
-			op, msg := r.fragOp, r.frag
-			r.fragOp, r.frag = 0, nil
+			op, msg, over := r.fragOp, r.frag, r.fragOver
+			r.fragOp, r.frag, r.fragOver = 0, nil, false
+			if over {
+				return nil // dropped; charge sent rate-limited
+			}
 			return s.message(c, op, msg)
+		}
+		if !s.allowFrame(c) {
+			r.fragOver = true
 		}
 	default:
 		if !h.Fin {
 			r := c.rareState()
 			r.fragOp = h.OpCode
 			r.frag = append(make([]byte, 0, len(payload)*2), payload...)
+			r.fragOver = !s.allowFrame(c)
 			return nil
 		}
 		return s.message(c, h.OpCode, payload)

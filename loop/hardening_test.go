@@ -73,6 +73,66 @@ func TestRateLimit(t *testing.T) {
 	})
 }
 
+// Frames that are not whole messages cost an eighth of one each, so that a
+// flood of pongs or of never-ending fragments is kicked like any other.
+func TestFrameFloodsAreRateLimited(t *testing.T) {
+	cases := []struct {
+		name  string
+		start []byte // sent once
+		flood []byte // then repeated until the server closes
+	}{
+		{"pong frames", nil, frame(ws.OpPong, true, nil)},
+		{"empty fragments that never end", frame(ws.OpText, false, []byte("{")), frame(ws.OpContinuation, false, nil)},
+	}
+	srv := startServer(t, Config{Rate: 20, Burst: 10, RateKick: time.Second})
+	bystander, mate := pairInRoom(t, srv, "calm")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := dialRaw(t, srv)
+			r.upgrade()
+			r.write(tc.start)
+			batch := bytes.Repeat(tc.flood, 100)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				// Until the server closes, for --rate-kick and then some.
+				for end := time.Now().Add(waitTimeout / 2); time.Now().Before(end); {
+					if _, err := r.nc.Write(batch); err != nil {
+						return
+					}
+				}
+			}()
+			r.expectClose(ws.StatusPolicyViolation)
+			<-done
+			bystander.send("offer", map[string]any{"targetClientId": mate.id, "offer": 1})
+			mate.expect("offer")
+		})
+	}
+}
+
+// A message whose fragments come over the rate is dropped whole.
+func TestFragmentedMessageOverTheRateIsDropped(t *testing.T) {
+	srv := startServer(t, Config{Rate: 20, Burst: 2, RateKick: time.Minute})
+	r := dialRaw(t, srv)
+	r.upgrade()
+	msg := []byte(`{"event":"ping","data":{}}`)
+	var b []byte
+	b = append(b, frame(ws.OpText, false, msg[:1])...)
+	for i := 1; i < len(msg)-1; i++ { // 25 fragments: more than 2 messages' worth
+		b = append(b, frame(ws.OpContinuation, false, msg[i:i+1])...)
+	}
+	b = append(b, frame(ws.OpContinuation, true, msg[len(msg)-1:])...)
+	r.write(b)
+	ev := r.expectText("error")
+	if ev.str(t, "code") != "rate-limited" {
+		t.Fatalf("error %s, want rate-limited", ev.Data)
+	}
+	r.write(frame(ws.OpClose, true, []byte{0x03, 0xe8}))
+	if f := r.readFrame(); f.Header.OpCode != ws.OpClose {
+		t.Fatalf("got %v %q after the rate-limited error, want the close echoed and no pong", f.Header.OpCode, f.Payload)
+	}
+}
+
 func TestRateLimitOff(t *testing.T) {
 	srv := startServer(t, Config{Rate: -1, Burst: 1})
 	c := dial(t, srv)

@@ -8,13 +8,28 @@ import (
 	"github.com/redrtc/redrtc/proto"
 )
 
-// allow applies the per-client rate limit to one incoming message and
-// reports whether to handle it. The limit is a token bucket kept as one
-// timestamp (the generic cell rate algorithm): no timer per client, a few
-// bytes each. A dropped message gets a rate-limited error, at most one a
-// second; a client whose messages keep being dropped (drops no more than 2s
-// apart) for --rate-kick is closed with 1008.
-func (s *Server) allow(c *conn) bool {
+// frameShare is what a frame that is not a whole message costs, as a
+// fraction of one message: a pong, or a fragment before the last. Pongs and
+// fragments do nothing alone, but a flood of them costs the loop as much as
+// any other, so they count — lightly, as a client that fragments its
+// messages sends several per message.
+const frameShare = 8
+
+// allow applies the per-client rate limit to one incoming message (or ping)
+// and reports whether to handle it.
+func (s *Server) allow(c *conn) bool { return s.charge(c, frameShare) }
+
+// allowFrame charges a pong or a non-final fragment; over the rate, the
+// frame counts towards --rate-kick like a dropped message.
+func (s *Server) allowFrame(c *conn) bool { return s.charge(c, 1) }
+
+// charge takes shares/frameShare of a message from c's allowance and reports
+// whether it was there. The limit is a token bucket kept as one timestamp
+// (the generic cell rate algorithm): no timer per client, a few bytes each.
+// Over the rate, the client gets a rate-limited error, at most one a second;
+// a client that stays over (drops no more than 2s apart) for --rate-kick is
+// closed with 1008.
+func (s *Server) charge(c *conn, shares int64) bool {
 	if s.cfg.Rate < 0 {
 		return true
 	}
@@ -23,12 +38,12 @@ func (s *Server) allow(c *conn) bool {
 	tolerance := interval * int64(s.cfg.Burst-1)
 	tat := max(c.tat, now)
 	if tat-now <= tolerance {
-		c.tat = tat + interval
+		c.tat = tat + interval*shares/frameShare
 		return true
 	}
 
 	// Drops at most 2s apart make one run. (The clock is coarse: it moves
-	// once a tick, and ticks come a little over a second apart.)
+	// once a tick, every 20 to 100 ms.)
 	r := c.rareState()
 	if now-r.lastDrop > int64(2*time.Second) {
 		r.overSince = now

@@ -235,7 +235,7 @@ func (s *Server) fail(c *conn, ferr *frameError) {
 
 // message handles one whole data message.
 func (s *Server) message(c *conn, op ws.OpCode, payload []byte) *frameError {
-	if !s.allow(c) {
+	if !s.allowMessage(c, len(payload)) {
 		return nil
 	}
 	if op == ws.OpBinary {

@@ -110,6 +110,31 @@ func TestFrameFloodsAreRateLimited(t *testing.T) {
 	}
 }
 
+// Large messages count once per 4 KiB, so one room-mate's burst cannot pass
+// --max-outbound and get a reader that is only slow dropped. The reader here
+// does not read at all until the sender has been told it is over the rate.
+func TestLargeMessagesCountByTheirSize(t *testing.T) {
+	srv := startServer(t, Config{}) // the defaults: --rate 50, --burst 200, --max-outbound 1 MiB
+	sender, reader := pairInRoom(t, srv, "r")
+	offer := strings.Repeat("o", 60000) // counts as 15 messages
+	for range 100 {                     // 6 MB if all were relayed
+		sender.send("offer", map[string]any{"targetClientId": reader.id, "offer": offer})
+	}
+	sender.expectError("rate-limited", "")
+	reader.send("ping", map[string]any{})
+	offers := 0
+	for reader.expect2("offer", "pong").Event == "offer" {
+		offers++
+	}
+	// 14 fit the burst of 200 at 15 each; a clock tick may add a few.
+	if offers < 14 || offers > 20 {
+		t.Fatalf("%d offers relayed, want 14 to 20", offers)
+	}
+	if srv.Clients() != 2 {
+		t.Fatalf("clients %d, want both still connected", srv.Clients())
+	}
+}
+
 // A message whose fragments come over the rate is dropped whole.
 func TestFragmentedMessageOverTheRateIsDropped(t *testing.T) {
 	srv := startServer(t, Config{Rate: 20, Burst: 2, RateKick: time.Minute})

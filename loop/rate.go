@@ -15,9 +15,23 @@ import (
 // messages sends several per message.
 const frameShare = 8
 
-// allow applies the per-client rate limit to one incoming message (or ping)
-// and reports whether to handle it.
+// messageUnit is the message size the rate limit counts as one message: a
+// larger message counts once for each started unit. Otherwise --burst
+// messages of 64 KiB (12.5 MiB) from one room-mate would be within the
+// limit, and would get a reader that is merely slow dropped at
+// --max-outbound. Offers and answers are a few KiB, candidates a few
+// hundred bytes: normal signaling counts one per message.
+const messageUnit = 4 << 10
+
+// allow applies the per-client rate limit to one ping and reports whether
+// to answer it.
 func (s *Server) allow(c *conn) bool { return s.charge(c, frameShare) }
+
+// allowMessage applies the per-client rate limit to a data message of size
+// bytes and reports whether to handle it.
+func (s *Server) allowMessage(c *conn, size int) bool {
+	return s.charge(c, frameShare*int64(max(1, (size+messageUnit-1)/messageUnit)))
+}
 
 // allowFrame charges a pong or a non-final fragment; over the rate, the
 // frame counts towards --rate-kick like a dropped message.

@@ -119,8 +119,9 @@ Options:
   -r, --rooms N         most rooms open at once (1-%d; default %d)
   -t, --timeout SEC     close a client silent for SEC seconds (at least %d;
                         default %d); pings go out at a third of it
-      --rate N          messages per second each client may send (0 turns
-                        the limit off; default %d)
+      --rate N          messages per second each client may send, each
+                        started 4 KiB counting as one (0 turns the limit
+                        off; default %d)
       --burst N         messages a client may send at once above --rate
                         (default %d)
       --rate-kick SEC   close a client over its rate for SEC seconds (default %d)

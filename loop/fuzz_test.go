@@ -25,6 +25,7 @@ func FuzzFrames(f *testing.F) {
 		frame(ws.OpBinary, true, []byte{0, 1, 2}),
 		maskedText("not json"),
 		{0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4},
+		append(frame(ws.OpText, false, []byte("{")), 0x00, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4),
 	}
 	for i, s := range seeds {
 		f.Add(s, uint16(i*7))
@@ -48,11 +49,32 @@ func run(t *testing.T, a, b []byte) []byte {
 	d.join(t, c, "r1")
 	d.join(t, peer, "r1")
 	d.takeOutput(c)
-	d.feed(c, append([]byte(nil), a...), append([]byte(nil), b...))
+	pending := d.feed(c, append([]byte(nil), a...), append([]byte(nil), b...))
+	checkNotWaitingForTooMuch(t, c, pending)
 	out := d.takeOutput(c)
 	out = bytes.ReplaceAll(out, []byte(idText(c)), []byte("<self>"))
 	out = bytes.ReplaceAll(out, []byte(idText(peer)), []byte("<peer>"))
 	return anyUUID.ReplaceAll(out, []byte("<fresh id>")) // rooms made without an id
+}
+
+// checkNotWaitingForTooMuch fails if a connection still open holds back a
+// frame whose header claims more than a message may be: the server would
+// buffer whatever the client sends while waiting for it.
+func checkNotWaitingForTooMuch(t *testing.T, c *conn, pending []byte) {
+	if c.phase != phaseWS || len(pending) < 2 {
+		return
+	}
+	h, err := ws.ReadHeader(bytes.NewReader(pending))
+	if err != nil {
+		return // header incomplete: bounded by its 14 bytes
+	}
+	var buffered uint64
+	if c.rare != nil {
+		buffered = uint64(len(c.rare.frag))
+	}
+	if uint64(h.Length)+buffered > uint64(DefaultMaxMessage) {
+		t.Fatalf("waiting for a %d-byte frame after %d buffered bytes, over the %d-byte message limit", h.Length, buffered, DefaultMaxMessage)
+	}
 }
 
 var anyUUID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)

@@ -66,13 +66,13 @@ func (d *detached) join(tb testing.TB, c *conn, room string) {
 }
 
 // feed runs the frame parser over in as gnet would deliver it: bytes not
-// consumed stay buffered and the next chunk is appended to them.
-func (d *detached) feed(c *conn, chunks ...[]byte) {
-	var buffered []byte
+// consumed stay buffered and the next chunk is appended to them. It returns
+// what is still buffered at the end.
+func (d *detached) feed(c *conn, chunks ...[]byte) (buffered []byte) {
 	for _, chunk := range chunks {
 		buffered = append(buffered, chunk...)
 		if c.phase != phaseWS {
-			return
+			return buffered
 		}
 		n := d.srv.frames(c, buffered)
 		if n < 0 || n > len(buffered) {
@@ -80,6 +80,7 @@ func (d *detached) feed(c *conn, chunks ...[]byte) {
 		}
 		buffered = buffered[n:]
 	}
+	return buffered
 }
 
 func maskedText(payload string) []byte {

@@ -178,7 +178,7 @@ func (s *Server) frame(c *conn, h ws.Header, payload []byte) *frameError {
 			op, msg, over := r.fragOp, r.frag, r.fragOver
 			r.fragOp, r.frag, r.fragOver = 0, nil, false
 			if over {
-				return nil // dropped; charge sent rate-limited
+				return nil // dropped whole; charge told the client rate-limited
 			}
 			return s.message(c, op, msg)
 		}

@@ -20,12 +20,21 @@ import (
 // for it, 93–116 µs of CPU a session against 80–101: the acceptor that
 // EnrollContext parks is woken onto the idle P, twice the context switches
 // (README, "what was tried").
+//
+// Setting GOMAXPROCS stops the runtime from following a container's CPU
+// limit as it changes (Go 1.25 and later); the loop count is fixed at start
+// anyway.
 func reserveSpareProc(cfg *loop.Config, getenv func(string) string) {
 	if getenv("GOMAXPROCS") != "" {
 		return
 	}
 	if cfg.EventLoops == 0 {
-		cfg.EventLoops = runtime.GOMAXPROCS(0)
+		cfg.EventLoops = defaultProcs
 	}
 	runtime.GOMAXPROCS(cfg.EventLoops + 1)
 }
+
+// defaultProcs is the runtime's own GOMAXPROCS, read before anything changes
+// it, so that running the server twice in one process (as tests may) does
+// not add a P each time.
+var defaultProcs = runtime.GOMAXPROCS(0)

@@ -64,8 +64,10 @@ type rareState struct {
 	// frag holds the fragments received so far.
 	frag []byte
 	// fragOver is set when a fragment came over the rate: the message is
-	// then dropped whole when its last fragment arrives.
+	// then dropped whole when its last fragment arrives. fragPaid is what
+	// its fragments were charged, in frame shares, until then.
 	fragOver bool
+	fragPaid int64
 	// When the current run of dropped messages began, and when the last
 	// message was dropped and the last rate-limited error sent.
 	overSince, lastDrop, lastRateError int64

@@ -175,22 +175,23 @@ func (s *Server) frame(c *conn, h ws.Header, payload []byte) *frameError {
 		r := c.rare
 		r.frag = append(r.frag, payload...)
 		if h.Fin {
-			op, msg, over := r.fragOp, r.frag, r.fragOver
-			r.fragOp, r.frag, r.fragOver = 0, nil, false
+			op, msg, over, paid := r.fragOp, r.frag, r.fragOver, r.fragPaid
+			r.fragOp, r.frag, r.fragOver, r.fragPaid = 0, nil, false, 0
 			if over {
 				return nil // dropped whole; charge told the client rate-limited
 			}
+			// The message is charged as a whole below; what its fragments
+			// paid on the way is given back, so fragmenting costs nothing.
+			s.refund(c, paid)
 			return s.message(c, op, msg)
 		}
-		if !s.allowFrame(c) {
-			r.fragOver = true
-		}
+		s.chargeFragment(c)
 	default:
 		if !h.Fin {
 			r := c.rareState()
 			r.fragOp = h.OpCode
 			r.frag = append(make([]byte, 0, len(payload)*2), payload...)
-			r.fragOver = !s.allowFrame(c)
+			s.chargeFragment(c)
 			return nil
 		}
 		return s.message(c, h.OpCode, payload)

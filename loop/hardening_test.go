@@ -136,18 +136,40 @@ func TestLargeMessagesCountByTheirSize(t *testing.T) {
 	}
 }
 
+// fragmented splits msg into nonFinal one-byte frames, text then
+// continuations, and a last continuation with the rest.
+func fragmented(msg []byte, nonFinal int) []byte {
+	b := frame(ws.OpText, false, msg[:1])
+	for i := 1; i < nonFinal; i++ {
+		b = append(b, frame(ws.OpContinuation, false, msg[i:i+1])...)
+	}
+	return append(b, frame(ws.OpContinuation, true, msg[nonFinal:])...)
+}
+
+// A message sent in fragments costs what it would cost whole: what its
+// fragments paid on the way is given back when it completes.
+func TestFragmentingCostsNothingExtra(t *testing.T) {
+	// One message a second, two at once: a clock tick (100 ms) during the
+	// test gives back a tenth of one, too little to change the outcome.
+	srv := startServer(t, Config{Rate: 1, Burst: 2, RateKick: time.Minute})
+	r := dialRaw(t, srv)
+	r.upgrade()
+	// 9 non-final fragments, the first and 8 more: one message's worth.
+	b := fragmented([]byte(`{"event":"ping","data":{}}`), 9)
+	r.write(append(b, ping()...)) // the burst's second message
+	r.expectText("pong")
+	r.expectText("pong")
+}
+
 // A message whose fragments come over the rate is dropped whole.
 func TestFragmentedMessageOverTheRateIsDropped(t *testing.T) {
-	srv := startServer(t, Config{Rate: 20, Burst: 2, RateKick: time.Minute})
+	// One message a second: a clock tick (100 ms) during the test gives
+	// back a tenth of one, too little to let the fragments through.
+	srv := startServer(t, Config{Rate: 1, Burst: 2, RateKick: time.Minute})
 	r := dialRaw(t, srv)
 	r.upgrade()
 	msg := []byte(`{"event":"ping","data":{}}`)
-	var b []byte
-	b = append(b, frame(ws.OpText, false, msg[:1])...)
-	for i := 1; i < len(msg)-1; i++ { // 25 fragments: more than 2 messages' worth
-		b = append(b, frame(ws.OpContinuation, false, msg[i:i+1])...)
-	}
-	b = append(b, frame(ws.OpContinuation, true, msg[len(msg)-1:])...)
+	b := fragmented(msg, len(msg)-1) // 25 non-final fragments: over 3 messages' worth
 	r.write(b)
 	ev := r.expectText("error")
 	if ev.str(t, "code") != "rate-limited" {

@@ -37,6 +37,30 @@ func (s *Server) allowMessage(c *conn, size int) bool {
 // frame counts towards --rate-kick like a dropped message.
 func (s *Server) allowFrame(c *conn) bool { return s.charge(c, 1) }
 
+// chargeFragment charges a fragment before a message's last, keeping count
+// for the refund when the message completes; over the rate, the message
+// will be dropped whole.
+func (s *Server) chargeFragment(c *conn) {
+	r := c.rare
+	if s.allowFrame(c) {
+		r.fragPaid++
+	} else {
+		r.fragOver = true
+	}
+}
+
+// refund gives back shares charged earlier.
+func (s *Server) refund(c *conn, shares int64) {
+	if s.cfg.Rate < 0 || shares == 0 {
+		return
+	}
+	c.tat -= s.messageInterval() * shares / frameShare
+}
+
+// messageInterval is the time one message's worth of allowance takes to
+// come back, in nanoseconds.
+func (s *Server) messageInterval() int64 { return int64(time.Second) / int64(s.cfg.Rate) }
+
 // charge takes shares/frameShare of a message from c's allowance and reports
 // whether it was there. The limit is a token bucket kept as one timestamp
 // (the generic cell rate algorithm): no timer per client, a few bytes each.
@@ -48,7 +72,7 @@ func (s *Server) charge(c *conn, shares int64) bool {
 		return true
 	}
 	now := s.now()
-	interval := int64(time.Second) / int64(s.cfg.Rate)
+	interval := s.messageInterval()
 	tolerance := interval * int64(s.cfg.Burst-1)
 	tat := max(c.tat, now)
 	if tat-now <= tolerance {

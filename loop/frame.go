@@ -163,7 +163,7 @@ func (s *Server) checkHeader(c *conn, h ws.Header) *frameError {
 func (s *Server) frame(c *conn, h ws.Header, payload []byte) *frameError {
 	switch h.OpCode {
 	case ws.OpPing:
-		if s.allow(c) {
+		if s.allowMessage(c, len(payload)) {
 			c.Send(c.ls.finish(append(c.ls.begin(), payload...), ws.OpPong))
 		}
 	case ws.OpPong:

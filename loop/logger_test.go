@@ -49,7 +49,7 @@ func TestMassDisconnectLogsNoWarnings(t *testing.T) {
 		for range 6 {
 			c := dialRaw(t, srv)
 			c.upgrade()
-			c.write(frame(ws.OpText, true, []byte(`{"event":"join-room","data":{"roomId":"`+room+`"}}`)))
+			c.write(maskedText(`{"event":"join-room","data":{"roomId":"` + room + `"}}`))
 			for c.expectAny() != "participants" {
 			}
 			conns = append(conns, c)

@@ -8,12 +8,13 @@ import (
 	"github.com/redrtc/redrtc/proto"
 )
 
-// frameShare is what a frame that is not a whole message costs, as a
-// fraction of one message: a pong, or a fragment before the last. Pongs and
-// fragments do nothing alone, but a flood of them costs the loop as much as
-// any other, so they count — lightly, as a client that fragments its
-// messages sends several per message.
-const frameShare = 8
+// sharesPerMessage splits one message's allowance into shares, so that a
+// frame that is not a whole message — a pong, or a fragment before the
+// last — can cost one share. Pongs and fragments do nothing alone, but a
+// flood of them costs the loop as much as any other, so they count —
+// lightly, as a client that fragments its messages sends several per
+// message.
+const sharesPerMessage = 8
 
 // messageUnit is the message size the rate limit counts as one message: a
 // larger message counts once for each started unit. Otherwise --burst
@@ -23,14 +24,27 @@ const frameShare = 8
 // hundred bytes: normal signaling counts one per message.
 const messageUnit = 4 << 10
 
-// allow applies the per-client rate limit to one ping and reports whether
-// to answer it.
-func (s *Server) allow(c *conn) bool { return s.charge(c, frameShare) }
+// rateLimit is --rate and --burst turned into the bucket's terms once, at
+// start. Its zero value, for --rate off, lets everything through.
+type rateLimit struct {
+	// interval is the time one message's worth of allowance takes to come
+	// back, and tolerance how far ahead of the clock the bucket may run
+	// (--burst less one message), both in nanoseconds.
+	interval, tolerance int64
+}
 
-// allowMessage applies the per-client rate limit to a data message of size
-// bytes and reports whether to handle it.
+func newRateLimit(cfg Config) rateLimit {
+	if cfg.Rate < 0 {
+		return rateLimit{}
+	}
+	interval := int64(time.Second) / int64(cfg.Rate)
+	return rateLimit{interval: interval, tolerance: interval * int64(cfg.Burst-1)}
+}
+
+// allowMessage applies the per-client rate limit to a data message or ping
+// of size bytes and reports whether to handle it.
 func (s *Server) allowMessage(c *conn, size int) bool {
-	return s.charge(c, frameShare*int64(max(1, (size+messageUnit-1)/messageUnit)))
+	return s.charge(c, sharesPerMessage*int64(max(1, (size+messageUnit-1)/messageUnit)))
 }
 
 // allowFrame charges a pong or a non-final fragment; over the rate, the
@@ -51,32 +65,23 @@ func (s *Server) chargeFragment(c *conn) {
 
 // refund gives back shares charged earlier.
 func (s *Server) refund(c *conn, shares int64) {
-	if s.cfg.Rate < 0 || shares == 0 {
-		return
-	}
-	c.tat -= s.messageInterval() * shares / frameShare
+	c.tat -= s.rate.interval * shares / sharesPerMessage
 }
 
-// messageInterval is the time one message's worth of allowance takes to
-// come back, in nanoseconds.
-func (s *Server) messageInterval() int64 { return int64(time.Second) / int64(s.cfg.Rate) }
-
-// charge takes shares/frameShare of a message from c's allowance and reports
+// charge takes shares/sharesPerMessage of a message from c's allowance and reports
 // whether it was there. The limit is a token bucket kept as one timestamp
 // (the generic cell rate algorithm): no timer per client, a few bytes each.
 // Over the rate, the client gets a rate-limited error, at most one a second;
 // a client that stays over (drops no more than 2s apart) for --rate-kick is
 // closed with 1008.
 func (s *Server) charge(c *conn, shares int64) bool {
-	if s.cfg.Rate < 0 {
+	if s.rate.interval == 0 {
 		return true
 	}
 	now := s.now()
-	interval := s.messageInterval()
-	tolerance := interval * int64(s.cfg.Burst-1)
 	tat := max(c.tat, now)
-	if tat-now <= tolerance {
-		c.tat = tat + interval*shares/frameShare
+	if tat-now <= s.rate.tolerance {
+		c.tat = tat + s.rate.interval*shares/sharesPerMessage
 		return true
 	}
 

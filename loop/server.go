@@ -36,7 +36,9 @@ type Server struct {
 	started int64
 	// tickEvery is how often idle connections are looked for.
 	tickEvery time.Duration
-	trimmer   memoryTrimmer
+	// rate is --rate and --burst in the rate limiter's terms.
+	rate    rateLimit
+	trimmer memoryTrimmer
 
 	// The server accepts connections itself (see accept.go) and hands them
 	// to the event loops of a gnet engine that has no listener of its own.
@@ -111,6 +113,7 @@ func newServer(cfg Config) *Server {
 		rooms:     registry.NewRooms(cfg.Rooms),
 		upgrader:  newUpgrader(),
 		tickEvery: min(max(cfg.Timeout/10, 20*time.Millisecond), 100*time.Millisecond),
+		rate:      newRateLimit(cfg),
 		done:      make(chan struct{}),
 		loops:     make(map[gnet.EventLoop]*loopState),
 	}

@@ -16,7 +16,7 @@ import (
 // idle P is what tells sysmon to leave a loop's P alone. On a 2-core VM, in
 // eleven runs at a steady 10,000 msgs/s, the spare P took server CPU per
 // relayed message from 21.5–40.8 µs (mean 28.6) to 22.8–27.8 µs (mean 24.9)
-// and full-speed relay from a mean of 15.1 to 13.7 µs. Connection churn pays
+// and full-speed relay from a mean of 14.7 to 13.7 µs. Connection churn pays
 // for it, 93–116 µs of CPU a session against 80–101: the acceptor that
 // EnrollContext parks is woken onto the idle P, twice the context switches
 // (README, "what was tried").

@@ -19,7 +19,12 @@ import (
 // and full-speed relay from a mean of 14.7 to 13.7 µs. Connection churn pays
 // for it, 93–116 µs of CPU a session against 80–101: the acceptor that
 // EnrollContext parks is woken onto the idle P, twice the context switches
-// (README, "what was tried").
+// (README, "what was tried"). The idle P has a cost at a steady rate too:
+// gnet's poller calls runtime.Gosched each time a loop runs out of events,
+// and with a P idle that wakes a thread to spin on it, about one wake-up for
+// every three messages at 10,000 msgs/s. Without the spare P most runs are
+// cheaper (median 22.6 µs against 28.0 in a later A/B) but some fall into
+// the slow mode (32 and 44 µs of eight), which the spare P never did.
 //
 // Setting GOMAXPROCS stops the runtime from following a container's CPU
 // limit as it changes (Go 1.25 and later); the loop count is fixed at start

@@ -134,13 +134,15 @@ func (s *Server) Rooms() int { return s.rooms.Len() }
 // Done is closed when the server has stopped.
 func (s *Server) Done() <-chan struct{} { return s.done }
 
-// Stop closes the listener and every connection and waits for the event
-// loops to end, or for ctx to expire.
+// Stop closes the listener, tells every client the server is going away
+// (close 1001), closes every connection and waits for the event loops to end,
+// or for ctx to expire.
 func (s *Server) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		go func() {
 			_ = s.ln.Close()
-			s.accepting.Wait()
+			s.accepting.Wait() // every accepted connection is on a loop now
+			s.sayGoodbye(ctx)
 			if err := s.engine.Stop(); err != nil {
 				s.log.Error().Err(err).Msg("stopping event loops")
 			}

@@ -1,0 +1,64 @@
+package loop
+
+import (
+	"context"
+	"sync"
+
+	"github.com/gobwas/ws"
+)
+
+// goodbyeReason is the close reason every client gets when the server stops,
+// with 1001 (going away): a client that sees it can reconnect at once,
+// elsewhere or later, instead of treating a dropped connection as a fault.
+const goodbyeReason = "server shutting down"
+
+// goodbye is the task Stop queues on each event loop: it closes every
+// connection on the loop with 1001, and those still in their upgrade without
+// a word. It implements gnet.Runnable.
+type goodbye struct {
+	ls   *loopState
+	done *sync.WaitGroup
+}
+
+func (g goodbye) Run(context.Context) error {
+	ls := g.ls
+	// Done runs last, once exit has written every close frame.
+	defer g.done.Done()
+	ls.enter()
+	defer ls.exit()
+	defer ls.srv.recoverLoop("saying goodbye")
+	frame := ls.closeFrame(ws.StatusGoingAway, goodbyeReason)
+	for _, c := range ls.conns {
+		switch c.phase {
+		case phaseWS:
+			c.sendAndClose(frame) // copied into c's pending bytes
+		case phaseHTTP:
+			c.phase = phaseClosing
+			_ = c.gc.Close()
+		}
+	}
+	return nil
+}
+
+// sayGoodbye queues a goodbye on every event loop and waits until each has
+// written its close frames, or until ctx ends.
+func (s *Server) sayGoodbye(ctx context.Context) {
+	var wg sync.WaitGroup
+	s.loopsMu.Lock()
+	for _, ls := range s.loops {
+		wg.Add(1)
+		if err := ls.el.Execute(context.Background(), goodbye{ls: ls, done: &wg}); err != nil {
+			wg.Done() // the loop is already gone, and its connections with it
+		}
+	}
+	s.loopsMu.Unlock()
+	written := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(written)
+	}()
+	select {
+	case <-written:
+	case <-ctx.Done():
+	}
+}

@@ -86,6 +86,9 @@ type Config struct {
 	// beforeLeftAnnounced, when set, is called before a departure from the
 	// room with this id is announced. Tests use it to make that fail.
 	beforeLeftAnnounced func(roomID string)
+	// closeGrace is how long a closing connection may take to drain what is
+	// queued for it (default closeGrace); tests shorten it.
+	closeGrace time.Duration
 }
 
 // withDefaults returns c with its zero fields filled in.
@@ -116,6 +119,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JoinTimeout == 0 {
 		c.JoinTimeout = DefaultJoinTimeout
+	}
+	if c.closeGrace == 0 {
+		c.closeGrace = closeGrace
 	}
 	if c.Logger == nil {
 		nop := zerolog.Nop()

@@ -74,6 +74,9 @@ type rareState struct {
 	// need is how many bytes the large frame being received needs buffered
 	// before it is worth looking at again; 0 when none is waiting.
 	need int
+	// drainBy is when a closing connection is closed whether or not its
+	// last bytes were written; see closeWhenWritten.
+	drainBy int64
 }
 
 // rareState returns c.rare, allocating it on first use.

@@ -29,6 +29,7 @@ func (t idleScan) Run(context.Context) error {
 	defer ls.exit()
 	defer s.recoverLoop("looking for idle connections")
 	now := s.now()
+	ls.closeDrained(now)
 	timeout := int64(s.cfg.Timeout)
 	ls.expired = ls.expired[:0]
 	// A bounded slice per tick, resuming where the last one stopped, so

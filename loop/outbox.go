@@ -48,6 +48,8 @@ type loopState struct {
 	batch []pending
 	// expired collects conns the idle scan closes.
 	expired []*conn
+	// draining holds closing conns that gnet is still writing to.
+	draining []*conn
 	// httpOut collects the upgrade response, through hio.
 	httpOut []byte
 	hio     handshakeIO
@@ -159,8 +161,7 @@ func (ls *loopState) exit() {
 			case p.slow || p.c.gc.OutboundBuffered() > maxOut:
 				ls.dropSlow(p.c)
 			case p.close:
-				// Close is queued behind this handler, so it follows the write.
-				_ = p.c.gc.Close()
+				ls.closeWhenWritten(p.c)
 			}
 		}
 

@@ -3,6 +3,7 @@ package loop
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -40,8 +41,12 @@ func (g goodbye) Run(context.Context) error {
 	return nil
 }
 
+// drainPoll is how often Stop looks whether the last close frames are out.
+const drainPoll = 10 * time.Millisecond
+
 // sayGoodbye queues a goodbye on every event loop and waits until each has
-// written its close frames, or until ctx ends.
+// written its close frames, those of clients behind on reading included (at
+// most closeGrace), or until ctx ends.
 func (s *Server) sayGoodbye(ctx context.Context) {
 	var wg sync.WaitGroup
 	s.loopsMu.Lock()
@@ -60,5 +65,15 @@ func (s *Server) sayGoodbye(ctx context.Context) {
 	select {
 	case <-written:
 	case <-ctx.Done():
+		return
+	}
+	poll := time.NewTicker(drainPoll)
+	defer poll.Stop()
+	for s.draining.Load() > 0 {
+		select {
+		case <-poll.C:
+		case <-ctx.Done():
+			return
+		}
 	}
 }

@@ -1,10 +1,13 @@
 package loop
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -63,3 +66,131 @@ func TestStopTellsEveryClientTheServerIsGoingAway(t *testing.T) {
 		}
 	})
 }
+
+// TestStopWaitsForAClientBehindOnReading: a close frame that waits in gnet's
+// outbound buffer behind what a slow reader has not read yet must still reach
+// it before the socket closes. Every close the server makes takes that path
+// (closeWhenWritten); shutdown is where it matters most.
+func TestStopWaitsForAClientBehindOnReading(t *testing.T) {
+	t.Run("a slow reader gets its 1001 once it reads", func(t *testing.T) {
+		srv := startServer(t, Config{Rate: -1, closeGrace: waitTimeout})
+		slow, slowID := backedUpClient(t, srv)
+		stopped := stopInBackground(srv)
+		// Not a byte is read until the server has made up its mind.
+		eventually(t, "the server to close the slow reader", func() bool { return closingOrGone(srv, slowID) })
+		for {
+			f := slow.readFrame() // fails the test on EOF: the frame was lost
+			if f.Header.OpCode != ws.OpClose {
+				continue
+			}
+			if code, reason := ws.ParseCloseFrameData(f.Payload); code != ws.StatusGoingAway || reason != goodbyeReason {
+				t.Fatalf("close %d %q, want %d %q", code, reason, ws.StatusGoingAway, goodbyeReason)
+			}
+			break
+		}
+		if err := <-stopped; err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+	})
+	t.Run("a client that never reads does not hold up the stop beyond the grace", func(t *testing.T) {
+		srv := startServer(t, Config{Rate: -1, closeGrace: 200 * time.Millisecond})
+		backedUpClient(t, srv)
+		if err := <-stopInBackground(srv); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+	})
+}
+
+// stopInBackground stops srv on another goroutine and reports the result.
+func stopInBackground(srv *Server) <-chan error {
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		stopped <- srv.Stop(ctx)
+	}()
+	return stopped
+}
+
+// backedUpClient returns a client with a small receive buffer that has not
+// read offers sent to it until some of them wait in gnet's outbound buffer
+// (well under --max-outbound).
+func backedUpClient(t *testing.T, srv *Server) (*rawConn, string) {
+	t.Helper()
+	d := net.Dialer{Timeout: waitTimeout, Control: func(_, _ string, rc syscall.RawConn) error {
+		var err error
+		if cerr := rc.Control(func(fd uintptr) {
+			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		}); cerr != nil {
+			return cerr
+		}
+		return err
+	}}
+	nc, err := d.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	_ = nc.SetDeadline(time.Now().Add(2 * waitTimeout))
+	slow := &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
+	slowID := slow.upgrade()
+	sender := dial(t, srv)
+	sender.join("backlog")
+	slow.write(maskedText(`{"event":"join-room","data":{"roomId":"backlog"}}`))
+	sender.expect("participants")
+
+	offer := strings.Repeat("v", 20000)
+	eventually(t, "bytes for the slow reader to wait in gnet", func() bool {
+		sender.send("offer", map[string]any{"targetClientId": slowID, "offer": offer})
+		return queuedInGnet(srv, slowID) > 0
+	})
+	return slow, slowID
+}
+
+// queuedInGnet is how many bytes gnet holds for the client with this id.
+func queuedInGnet(srv *Server, id string) int {
+	n := 0
+	onClientsLoop(srv, id, func(c *conn) { n = c.gc.OutboundBuffered() })
+	return n
+}
+
+// closingOrGone reports whether the server has decided to close the client
+// with this id, or already has.
+func closingOrGone(srv *Server, id string) bool {
+	closing := true
+	onClientsLoop(srv, id, func(c *conn) { closing = c.phase == phaseClosing })
+	return closing
+}
+
+// onClientsLoop runs f on the event loop of the client with this id, if it
+// is still connected, and waits for it.
+func onClientsLoop(srv *Server, id string, f func(c *conn)) {
+	srv.loopsMu.Lock()
+	loops := make([]*loopState, 0, len(srv.loops))
+	for _, ls := range srv.loops {
+		loops = append(loops, ls)
+	}
+	srv.loopsMu.Unlock()
+	done := make(chan struct{}, len(loops))
+	for _, ls := range loops {
+		err := ls.el.Execute(context.Background(), runOnLoop(func() {
+			defer func() { done <- struct{}{} }()
+			for _, c := range ls.conns {
+				if c.registered && protoID(c).String() == id {
+					f(c)
+				}
+			}
+		}))
+		if err != nil {
+			done <- struct{}{}
+		}
+	}
+	for range loops {
+		<-done
+	}
+}
+
+// runOnLoop is a function queued on an event loop.
+type runOnLoop func()
+
+func (f runOnLoop) Run(context.Context) error { f(); return nil }

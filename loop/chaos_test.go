@@ -154,8 +154,11 @@ func TestChaos(t *testing.T) {
 }
 
 // chaosConn upgrades a raw connection; nil when the server is busy or gone.
-func chaosConn(srv *Server) *rawConn {
-	r, err := rawDialErr(srv)
+func chaosConn(srv *Server) *rawConn { return chaosConnVia(srv, rawDialErr) }
+
+// chaosConnVia is chaosConn with a choice of dialer.
+func chaosConnVia(srv *Server, dial func(*Server) (*rawConn, error)) *rawConn {
+	r, err := dial(srv)
 	if err != nil {
 		return nil
 	}
@@ -210,7 +213,7 @@ func dropMidFrame(ctx context.Context, srv *Server, i int) bool {
 }
 
 func reconnectIntoRoom(ctx context.Context, srv *Server, room string) bool {
-	r, _ := chaosUpgrade(srv)
+	r, _ := chaosUpgrade(srv, rawDialErr)
 	if r == nil {
 		return false
 	}
@@ -226,12 +229,14 @@ func reconnectIntoRoom(ctx context.Context, srv *Server, room string) bool {
 // with large offers, until the server drops the stalled one.
 func stallWhileFlooded(ctx context.Context, srv *Server, i int) bool {
 	room := fmt.Sprintf("stall-%d", i)
-	staller, stallerID := chaosUpgrade(srv)
+	// A small receive window: the server is past --max-outbound after a few
+	// hundred KiB of offers, not after the megabytes loopback would buffer.
+	staller, stallerID := chaosUpgrade(srv, rawDialSmallWindow)
 	if staller == nil {
 		return false
 	}
 	defer staller.nc.Close()
-	flooder, _ := chaosUpgrade(srv)
+	flooder, _ := chaosUpgrade(srv, rawDialErr)
 	if flooder == nil {
 		return false
 	}
@@ -280,8 +285,8 @@ func stallWhileFlooded(ctx context.Context, srv *Server, i int) bool {
 
 // chaosUpgrade upgrades a raw connection and reads its client id; nil when
 // the server is busy or gone.
-func chaosUpgrade(srv *Server) (*rawConn, string) {
-	r := chaosConn(srv)
+func chaosUpgrade(srv *Server, dial func(*Server) (*rawConn, error)) (*rawConn, string) {
+	r := chaosConnVia(srv, dial)
 	if r == nil {
 		return nil, ""
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -263,6 +264,27 @@ func dialRaw(t testing.TB, srv *Server) *rawConn {
 // rawDialErr is dialRaw for goroutines other than the test's.
 func rawDialErr(srv *Server) (*rawConn, error) {
 	nc, err := net.DialTimeout("tcp", srv.Addr().String(), waitTimeout)
+	if err != nil {
+		return nil, err
+	}
+	_ = nc.SetDeadline(time.Now().Add(waitTimeout))
+	return &rawConn{nc: nc, br: bufio.NewReader(nc)}, nil
+}
+
+// rawDialSmallWindow dials with a 4 KiB receive buffer: a client that stops
+// reading then backs the server up after a few KiB, not after the megabytes
+// loopback's buffers would otherwise take in.
+func rawDialSmallWindow(srv *Server) (*rawConn, error) {
+	d := net.Dialer{Timeout: waitTimeout, Control: func(_, _ string, rc syscall.RawConn) error {
+		var err error
+		if cerr := rc.Control(func(fd uintptr) {
+			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		}); cerr != nil {
+			return cerr
+		}
+		return err
+	}}
+	nc, err := d.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,9 @@
 package loop
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"syscall"
@@ -117,22 +115,13 @@ func stopInBackground(srv *Server) <-chan error {
 // (well under --max-outbound).
 func backedUpClient(t *testing.T, srv *Server) (*rawConn, string) {
 	t.Helper()
-	d := net.Dialer{Timeout: waitTimeout, Control: func(_, _ string, rc syscall.RawConn) error {
-		var err error
-		if cerr := rc.Control(func(fd uintptr) {
-			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		}); cerr != nil {
-			return cerr
-		}
-		return err
-	}}
-	nc, err := d.Dial("tcp", srv.Addr().String())
+	slow, err := rawDialSmallWindow(srv)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	t.Cleanup(func() { _ = nc.Close() })
-	_ = nc.SetDeadline(time.Now().Add(2 * waitTimeout))
-	slow := &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
+	slow.t = t
+	t.Cleanup(func() { _ = slow.nc.Close() })
+	_ = slow.nc.SetDeadline(time.Now().Add(2 * waitTimeout))
 	slowID := slow.upgrade()
 	sender := dial(t, srv)
 	sender.join("backlog")

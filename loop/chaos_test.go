@@ -229,8 +229,7 @@ func reconnectIntoRoom(ctx context.Context, srv *Server, room string) bool {
 // with large offers, until the server drops the stalled one.
 func stallWhileFlooded(ctx context.Context, srv *Server, i int) bool {
 	room := fmt.Sprintf("stall-%d", i)
-	// A small receive window: the server is past --max-outbound after a few
-	// hundred KiB of offers, not after the megabytes loopback would buffer.
+	// A small receive window: a round needs about 100 offers, not 140.
 	staller, stallerID := chaosUpgrade(srv, rawDialSmallWindow)
 	if staller == nil {
 		return false
@@ -248,9 +247,25 @@ func stallWhileFlooded(ctx context.Context, srv *Server, i int) bool {
 	if _, err := flooder.nc.Write(join); err != nil {
 		return false
 	}
+	// The flood starts once the flooder sees the staller in the room: an
+	// offer that overtook the staller's join would be refused too.
+	_ = flooder.nc.SetReadDeadline(time.Now().Add(waitTimeout))
+	for {
+		f, err := ws.ReadFrame(flooder.br)
+		if err != nil {
+			return false
+		}
+		if strings.Contains(string(f.Payload), `"participants"`) && strings.Contains(string(f.Payload), stallerID) {
+			break
+		}
+	}
 	// The staller never reads again. The flooder reads everything, and stops
-	// when the server says the staller is gone.
+	// when the server says the staller is gone. It sends each offer with a
+	// ping and waits for the pong, so that it never runs megabytes ahead of
+	// the server: each round costs the server only what it takes to reach
+	// --max-outbound, which keeps the test quick on a loaded machine.
 	dropped := make(chan struct{})
+	pongs := make(chan struct{}, 1)
 	var sawDrop atomic.Bool
 	go func() {
 		defer close(dropped)
@@ -260,22 +275,25 @@ func stallWhileFlooded(ctx context.Context, srv *Server, i int) bool {
 			if err != nil {
 				return
 			}
-			if strings.Contains(string(f.Payload), "target-not-found") {
+			switch payload := string(f.Payload); {
+			case strings.Contains(payload, "target-not-found"):
 				sawDrop.Store(true)
 				return
+			case strings.Contains(payload, `"pong"`):
+				pongs <- struct{}{}
 			}
 		}
 	}()
-	offer := maskedText(`{"event":"offer","data":{"targetClientId":"` + stallerID + `","offer":"` + strings.Repeat("s", 30000) + `"}}`)
+	offer := append(maskedText(`{"event":"offer","data":{"targetClientId":"`+stallerID+`","offer":"`+strings.Repeat("s", 30000)+`"}}`), ping()...)
 	_ = flooder.nc.SetWriteDeadline(time.Now().Add(waitTimeout))
 	for n := 0; n < 400 && ctx.Err() == nil; n++ {
-		select {
-		case <-dropped:
-			return sawDrop.Load()
-		default:
-		}
 		if _, err := flooder.nc.Write(offer); err != nil {
 			break
+		}
+		select {
+		case <-pongs:
+		case <-dropped:
+			return sawDrop.Load()
 		}
 	}
 	_ = flooder.nc.Close()

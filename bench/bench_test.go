@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -280,5 +281,55 @@ func TestOutputs(t *testing.T) {
 	}
 	if err := writeChart(res, filepath.Join(t.TempDir(), "c.png")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRepeatedRunsShowTheMedianAndTheRange(t *testing.T) {
+	relay := func(server string, cpu float64, err string) RelayResult {
+		return RelayResult{Server: server, Clients: 1000, Mode: "max", Sent: 10, Received: 10, ExactlyOnce: err == "", CPUPerMsgUs: cpu, Err: err}
+	}
+	res := &Results{
+		Timestamp: "2026-01-01T00:00:00Z",
+		Machine:   machineInfo(),
+		Config:    Config{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2, Repeat: 3},
+		Servers:   []*serverKind{{Name: "RedRTC", Smoke: "pass"}, {Name: "baseline", Smoke: "pass"}},
+		Idle: []IdleResult{
+			{Server: "RedRTC", Clients: 1000, Connected: 1000, Joined: 1000, PerConnJoined: 2},
+			{Server: "baseline", Clients: 1000, Connected: 1000, Joined: 1000, PerConnJoined: 32},
+		},
+		Relay: []RelayResult{
+			relay("RedRTC", 30, ""), relay("baseline", 60, ""),
+			relay("RedRTC", 20, ""), relay("baseline", 90, ""),
+			relay("RedRTC", 25, ""), relay("baseline", 70, ""),
+		},
+		Churn: []ChurnResult{
+			{Server: "RedRTC", Pairs: 2, Sessions: 9, CPUPerSession: 100},
+			{Server: "baseline", Pairs: 2, Sessions: 9, CPUPerSession: 200},
+			{Server: "RedRTC", Pairs: 2, Sessions: 9, CPUPerSession: 110, Round: 1},
+			{Server: "baseline", Pairs: 2, Sessions: 0, Err: "refused", Round: 1},
+		},
+	}
+	for i := range res.Relay {
+		res.Relay[i].Round = i / 2
+	}
+	var out bytes.Buffer
+	writeMarkdown(&out, res)
+	s := out.String()
+	for _, want := range []string{
+		"median of the runs",
+		"| relay, max | 1,000 | server CPU per message (µs) | 25.00 (20.00–30.00) | 70.00 (60.00–90.00) | 2.80× |",
+		"| RSS per client, joined (KiB) | 2.00 | 32.00 | 16.00× |", // idle runs once
+		"| churn | 4 at once | server CPU per session (µs) | 105.0 (100.0–110.0) | 200.0 / error | — |",
+		"churn baseline (run 2 of 3): ERROR refused",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("table lacks %q:\n%s", want, s)
+		}
+	}
+	if err := writeChart(res, filepath.Join(t.TempDir(), "c.png")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseArgs([]string{"-repeat", "0"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-repeat") {
+		t.Errorf("-repeat 0: %v, want an error naming -repeat", err)
 	}
 }

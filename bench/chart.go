@@ -106,6 +106,9 @@ func memoryPlot(res *Results) (*plot.Plot, error) {
 func cpuPlot(res *Results) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Server CPU per relayed message"
+	if res.Config.Repeat > 1 {
+		p.Title.Text += fmt.Sprintf(" (median of %d runs)", res.Config.Repeat)
+	}
 	p.X.Label.Text = "clients"
 	p.Y.Label.Text = "CPU µs per message"
 	p.X.Tick.Marker = countTicks{}
@@ -114,12 +117,17 @@ func cpuPlot(res *Results) (*plot.Plot, error) {
 	top := 0.0
 	for _, name := range serverNames(res) {
 		for _, mode := range []string{"rate", "max"} {
-			var pts plotter.XYs
+			runs := map[int][]float64{} // clients: the runs' figures
 			for _, x := range res.Relay {
 				if x.Server == name && x.Mode == mode && x.CPUPerMsgUs > 0 {
-					pts = append(pts, plotter.XY{X: float64(x.Clients), Y: x.CPUPerMsgUs})
-					top = max(top, x.CPUPerMsgUs)
+					runs[x.Clients] = append(runs[x.Clients], x.CPUPerMsgUs)
 				}
+			}
+			var pts plotter.XYs
+			for n, vs := range runs {
+				sort.Float64s(vs)
+				pts = append(pts, plotter.XY{X: float64(n), Y: median(vs)})
+				top = max(top, median(vs))
 			}
 			sort.Slice(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
 			label := name + " @ " + fmtNum(res.Config.Rate, 0) + " msgs/s"
@@ -148,6 +156,9 @@ func latencyPlot(res *Results) (*plot.Plot, error) {
 	}
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("Relay latency at %s msgs/s, %s clients", fmtNum(res.Config.Rate, 0), commas(top))
+	if res.Config.Repeat > 1 {
+		p.Title.Text += fmt.Sprintf(" (first of %d runs)", res.Config.Repeat)
+	}
 	p.X.Label.Text = "percentile"
 	p.Y.Label.Text = "latency (ms)"
 	p.Legend.Top, p.Legend.Left = true, true
@@ -161,8 +172,8 @@ func latencyPlot(res *Results) (*plot.Plot, error) {
 	for _, name := range serverNames(res) {
 		var pts plotter.XYs
 		for _, x := range res.Relay {
-			if x.Server != name || x.Mode != "rate" || x.Clients != top {
-				continue
+			if x.Server != name || x.Mode != "rate" || x.Clients != top || x.Round != 0 {
+				continue // with -repeat, the first run's distribution
 			}
 			for _, q := range x.Percentiles {
 				if q.Quantile >= 100 || q.Micros <= 0 {

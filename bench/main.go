@@ -91,6 +91,7 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.cfg.MinWorkers, "workers", 1, "worker processes at least (more are used when one process's open-files limit is not enough)")
 	fs.IntVar(&f.cfg.SDPBytes, "sdp-bytes", 3000, "relay: SDP size of offers and answers")
 	fs.IntVar(&f.cfg.CandidateBytes, "candidate-bytes", 250, "relay: size of an ice-candidate message")
+	fs.IntVar(&f.cfg.Repeat, "repeat", 1, "relay and churn: runs of each measurement, the servers taking turns; the table shows the median and the range")
 	fs.DurationVar(&f.cfg.StepTimeout, "step-timeout", 30*time.Second, "deadline of each connect/join/leave/close step, plus 1 ms per client")
 	fs.StringVar(&f.servers, "servers", "redrtc,baseline", "servers to measure: redrtc, baseline")
 	fs.StringVar(&f.redrtcBin, "redrtc", "", "RedRTC binary to use instead of building ./cmd/redrtc")
@@ -150,6 +151,8 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 		return nil, fmt.Errorf("-duration, -window and -churn-pairs must be positive and -rate not negative")
 	case f.pid != 0 && f.url == "":
 		return nil, fmt.Errorf("-pid goes with -url")
+	case f.cfg.Repeat < 1:
+		return nil, fmt.Errorf("-repeat must be at least 1, got %d", f.cfg.Repeat)
 	}
 	return f, nil
 }
@@ -318,6 +321,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return false
 	}
 	has := func(s string) bool { return slices.Contains(f.cfg.Scenarios, s) }
+	// With -repeat, the servers take turns run by run, so that a slow spell
+	// of a shared machine does not land on one server's runs only.
 levels:
 	for _, lv := range levels {
 		for _, k := range kinds {
@@ -330,12 +335,15 @@ levels:
 				res.Idle = append(res.Idle, ir)
 				logf("  connected %s at %.0f/s, %.2f KiB/client joined%s", commas(ir.Connected), ir.ConnectRate, ir.PerConnJoined, errSuffix(ir.Err))
 			}
-			if has("relay") {
+		}
+		for round := 0; has("relay") && round < f.cfg.Repeat; round++ {
+			for _, k := range kinds {
 				if aborted() {
 					break levels
 				}
-				logf("relay: %s, %s clients", k.Name, commas(lv))
+				logf("relay: %s, %s clients%s", k.Name, commas(lv), roundSuffix(round, f.cfg.Repeat))
 				for _, rr := range r.relay(ctx, k, lv) {
+					rr.Round = round
 					res.Relay = append(res.Relay, rr)
 					logf("  %s: delivered %.0f msgs/s, p99 %.2f ms, %.2f µs server CPU/msg, exactly once %v%s",
 						rr.Mode, rr.DeliveredRate, rr.P99us/1000, rr.CPUPerMsgUs, rr.ExactlyOnce, errSuffix(rr.Err))
@@ -343,13 +351,15 @@ levels:
 			}
 		}
 	}
-	if has("churn") {
+churn:
+	for round := 0; has("churn") && round < f.cfg.Repeat; round++ {
 		for _, k := range kinds {
 			if aborted() {
-				break
+				break churn
 			}
-			logf("churn: %s, %d pairs", k.Name, f.cfg.ChurnPairs)
+			logf("churn: %s, %d pairs%s", k.Name, f.cfg.ChurnPairs, roundSuffix(round, f.cfg.Repeat))
 			cr := r.churn(ctx, k)
+			cr.Round = round
 			res.Churn = append(res.Churn, cr)
 			logf("  %.0f sessions/s, %.1f µs server CPU/session%s", cr.SessionsPerSec, cr.CPUPerSession, errSuffix(cr.Err))
 		}
@@ -360,6 +370,14 @@ levels:
 		return 1
 	}
 	return 0
+}
+
+// roundSuffix names the run in progress when there is more than one.
+func roundSuffix(round, rounds int) string {
+	if rounds <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (run %d of %d)", round+1, rounds)
 }
 
 func errSuffix(e string) string {

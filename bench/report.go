@@ -132,6 +132,10 @@ type cell struct {
 	v    float64
 	ok   bool
 	text string // instead of a number
+	// lo and hi are the lowest and highest of several runs, of which v is
+	// the median; spread says they are set.
+	lo, hi float64
+	spread bool
 }
 
 type row struct {
@@ -161,7 +165,55 @@ func (c cell) format(decimals int) string {
 	if !c.ok {
 		return "—"
 	}
+	if c.spread {
+		return fmtNum(c.v, decimals) + " (" + fmtNum(c.lo, decimals) + "–" + fmtNum(c.hi, decimals) + ")"
+	}
 	return fmtNum(c.v, decimals)
+}
+
+// combine is one server's cell for several runs of a measurement: the median
+// with the range when every run has a number, and otherwise each run's value
+// in turn.
+func combine(cells []cell, decimals int) cell {
+	if len(cells) == 1 {
+		return cells[0]
+	}
+	vs := make([]float64, 0, len(cells))
+	for _, c := range cells {
+		if c.text != "" || !c.ok {
+			texts := make([]string, len(cells))
+			for i, c := range cells {
+				texts[i] = c.format(decimals)
+			}
+			return cell{text: strings.Join(texts, " / ")}
+		}
+		vs = append(vs, c.v)
+	}
+	sort.Float64s(vs)
+	return cell{v: median(vs), ok: true, lo: vs[0], hi: vs[len(vs)-1], spread: true}
+}
+
+// runsCell is one server's cell for its runs of a measurement: "error" for a
+// run that measured nothing, f of the others, combined.
+func runsCell[T any](runs []T, decimals int, measuredNothing func(T) bool, f func(T) cell) cell {
+	cells := make([]cell, len(runs))
+	for i, x := range runs {
+		if measuredNothing(x) {
+			cells[i] = cell{text: "error"}
+		} else {
+			cells[i] = f(x)
+		}
+	}
+	return combine(cells, decimals)
+}
+
+// median of sorted, non-empty vs.
+func median(vs []float64) float64 {
+	m := len(vs) / 2
+	if len(vs)%2 == 0 {
+		return (vs[m-1] + vs[m]) / 2
+	}
+	return vs[m]
 }
 
 // fmtNum writes v with thousands separators and the given decimals.
@@ -200,6 +252,9 @@ func writeMarkdown(w io.Writer, res *Results) {
 	fmt.Fprintf(w, "Rooms of %d; connect rate with %d handshakes in flight. Relay: %v measured after %v warm-up, fixed rate %s msgs/s, then as fast as possible with %s messages in flight; "+
 		"mix per sender: offer (%d B SDP), answer, 4 ICE candidates (~%d B), round robin over room-mates. Churn: %d concurrent pairs for %v. %s\n\n",
 		c.RoomSize, c.ConnectPending, c.Duration, c.Warmup, fmtNum(c.Rate, 0), commas(c.Window), c.SDPBytes, c.CandidateBytes, c.ChurnPairs, c.ChurnDuration, freshness(res))
+	if c.Repeat > 1 {
+		fmt.Fprintf(w, "Relay and churn ran %d times for each server, the servers taking turns: their figures are the median of the runs, with the lowest and highest in brackets, and ratios are of medians.\n\n", c.Repeat)
+	}
 	for _, k := range res.Servers {
 		v := k.Version
 		if v == "" {
@@ -308,29 +363,23 @@ func buildRows(res *Results) []row {
 	// relay
 	for _, mode := range []string{"rate", "max"} {
 		for _, n := range levels {
-			sub := map[string]RelayResult{}
+			sub := map[string][]RelayResult{} // a server's runs
+			scen := "relay, max"
 			for _, x := range res.Relay {
 				if x.Clients == n && x.Mode == mode {
-					sub[x.Server] = x
+					sub[x.Server] = append(sub[x.Server], x)
+					if mode == "rate" {
+						scen = "relay @ " + fmtNum(x.TargetRate, 0) + "/s"
+					}
 				}
 			}
 			if len(sub) == 0 {
 				continue
 			}
-			scen := "relay, max"
-			for _, x := range sub {
-				if mode == "rate" {
-					scen = "relay @ " + fmtNum(x.TargetRate, 0) + "/s"
-				}
-			}
 			mk := func(figure string, dec int, f func(x RelayResult) cell) {
 				cells := map[string]cell{}
-				for name, x := range sub {
-					if x.Err != "" && x.Sent == 0 {
-						cells[name] = cell{text: "error"}
-						continue
-					}
-					cells[name] = f(x)
+				for name, xs := range sub {
+					cells[name] = runsCell(xs, dec, func(x RelayResult) bool { return x.Err != "" && x.Sent == 0 }, f)
 				}
 				add(row{scenario: scen, clients: commas(n), figure: figure, cells: cells, decimals: dec, noRatio: strings.HasPrefix(figure, "other")})
 			}
@@ -356,20 +405,16 @@ func buildRows(res *Results) []row {
 	}
 	// churn
 	if len(res.Churn) > 0 {
-		sub := map[string]ChurnResult{}
+		sub := map[string][]ChurnResult{} // a server's runs
 		pairs := 0
 		for _, x := range res.Churn {
-			sub[x.Server] = x
+			sub[x.Server] = append(sub[x.Server], x)
 			pairs = x.Pairs
 		}
 		mk := func(figure string, dec int, f func(x ChurnResult) cell) {
 			cells := map[string]cell{}
-			for name, x := range sub {
-				if x.Err != "" && x.Sessions == 0 {
-					cells[name] = cell{text: "error"}
-					continue
-				}
-				cells[name] = f(x)
+			for name, xs := range sub {
+				cells[name] = runsCell(xs, dec, func(x ChurnResult) bool { return x.Err != "" && x.Sessions == 0 }, f)
 			}
 			add(row{scenario: "churn", clients: commas(2*pairs) + " at once", figure: figure, cells: cells, decimals: dec, noRatio: strings.HasPrefix(figure, "other")})
 		}
@@ -427,7 +472,7 @@ func writeProblems(w io.Writer, res *Results) {
 		addMap(p+" error event", x.ServerErrors)
 	}
 	for _, x := range res.Relay {
-		p := fmt.Sprintf("relay %s %s %s", x.Mode, x.Server, commas(x.Clients))
+		p := fmt.Sprintf("relay %s %s %s%s", x.Mode, x.Server, commas(x.Clients), roundSuffix(x.Round, res.Config.Repeat))
 		if x.Err != "" {
 			lines = append(lines, p+": ERROR "+x.Err)
 		}
@@ -442,7 +487,7 @@ func writeProblems(w io.Writer, res *Results) {
 		addMap(p+" error event", x.ServerErrors)
 	}
 	for _, x := range res.Churn {
-		p := fmt.Sprintf("churn %s", x.Server)
+		p := fmt.Sprintf("churn %s%s", x.Server, roundSuffix(x.Round, res.Config.Repeat))
 		if x.Err != "" {
 			lines = append(lines, p+": ERROR "+x.Err)
 		}

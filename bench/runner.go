@@ -34,6 +34,9 @@ type Config struct {
 	SDPBytes       int           `json:"sdpBytes"`
 	CandidateBytes int           `json:"candidateBytes"`
 	StepTimeout    time.Duration `json:"stepTimeoutNs"`
+	// Repeat is how many times each relay and churn measurement runs, the
+	// servers taking turns, each run on a fresh server.
+	Repeat int `json:"repeat,omitempty"`
 }
 
 // IdleResult is one idle run.
@@ -69,6 +72,7 @@ type IdleResult struct {
 // RelayResult is one relay run.
 type RelayResult struct {
 	Server        string         `json:"server"`
+	Round         int            `json:"round,omitempty"` // with -repeat: which run, from 0
 	Clients       int            `json:"clients"`
 	Mode          string         `json:"mode"` // "rate" or "max"
 	TargetRate    float64        `json:"targetRate,omitempty"`
@@ -112,6 +116,7 @@ type Percentile struct {
 // ChurnResult is one churn run.
 type ChurnResult struct {
 	Server         string         `json:"server"`
+	Round          int            `json:"round,omitempty"` // with -repeat: which run, from 0
 	Pairs          int            `json:"pairs"`
 	Seconds        float64        `json:"seconds"`
 	Sessions       int64          `json:"sessions"`

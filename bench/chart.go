@@ -157,7 +157,7 @@ func latencyPlot(res *Results) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("Relay latency at %s msgs/s, %s clients", fmtNum(res.Config.Rate, 0), commas(top))
 	if res.Config.Repeat > 1 {
-		p.Title.Text += fmt.Sprintf(" (first of %d runs)", res.Config.Repeat)
+		p.Title.Text += fmt.Sprintf(" (the median run by p99 of %d)", res.Config.Repeat)
 	}
 	p.X.Label.Text = "percentile"
 	p.Y.Label.Text = "latency (ms)"
@@ -170,12 +170,18 @@ func latencyPlot(res *Results) (*plot.Plot, error) {
 	}
 	any := false
 	for _, name := range serverNames(res) {
-		var pts plotter.XYs
+		// With -repeat, one run's distribution: the one whose p99 is the
+		// median (the lower of the two middle ones for an even count).
+		var runs []RelayResult
 		for _, x := range res.Relay {
-			if x.Server != name || x.Mode != "rate" || x.Clients != top || x.Round != 0 {
-				continue // with -repeat, the first run's distribution
+			if x.Server == name && x.Mode == "rate" && x.Clients == top && len(x.Percentiles) > 0 {
+				runs = append(runs, x)
 			}
-			for _, q := range x.Percentiles {
+		}
+		sort.Slice(runs, func(i, j int) bool { return runs[i].P99us < runs[j].P99us })
+		var pts plotter.XYs
+		if len(runs) > 0 {
+			for _, q := range runs[(len(runs)-1)/2].Percentiles {
 				if q.Quantile >= 100 || q.Micros <= 0 {
 					continue
 				}

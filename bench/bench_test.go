@@ -332,4 +332,18 @@ func TestRepeatedRunsShowTheMedianAndTheRange(t *testing.T) {
 	if _, err := parseArgs([]string{"-repeat", "0"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-repeat") {
 		t.Errorf("-repeat 0: %v, want an error naming -repeat", err)
 	}
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{[]string{"-repeat", "3"}, 3 * 290 * time.Second},
+		{[]string{"-repeat", "3", "-deadline", "1m"}, time.Minute},
+	} {
+		f, err := parseArgs(tc.args, io.Discard)
+		if err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+		} else if f.deadline != tc.want {
+			t.Errorf("%v: deadline %v, want %v", tc.args, f.deadline, tc.want)
+		}
+	}
 }

@@ -101,7 +101,7 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "with -url: allow a server that is not on a loopback address")
 	fs.IntVar(&f.srcIPs, "src-ips", 16, "source addresses to spread clients over: 127.0.0.2 and up")
 	fs.StringVar(&f.outDir, "out", "", "directory for the JSON and PNG results (default bench/results in the module)")
-	fs.DurationVar(&f.deadline, "deadline", 290*time.Second, "stop everything and report what was measured after this long")
+	fs.DurationVar(&f.deadline, "deadline", 290*time.Second, "stop everything and report what was measured after this long (the default is multiplied by -repeat)")
 	fs.BoolVar(&f.noSmoke, "no-smoke", false, "skip the protocol smoke test")
 	fs.BoolVar(&f.quiet, "q", false, "no progress on stderr")
 	fs.StringVar(&f.report, "report", "", "measure nothing: print the table of a saved results JSON and redraw its chart")
@@ -126,6 +126,10 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 		if !f.explicitSets["deadline"] {
 			f.deadline = 30 * time.Minute
 		}
+	}
+	if f.cfg.Repeat > 1 && !f.explicitSets["deadline"] {
+		// Relay and churn take most of a run, and -repeat multiplies them.
+		f.deadline *= time.Duration(f.cfg.Repeat)
 	}
 	if f.cfg.ChurnDuration <= 0 {
 		f.cfg.ChurnDuration = f.cfg.Duration

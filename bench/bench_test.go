@@ -347,3 +347,16 @@ func TestRepeatedRunsShowTheMedianAndTheRange(t *testing.T) {
 		}
 	}
 }
+
+func TestServersTakeTurnsGoingFirst(t *testing.T) {
+	a, b := &serverKind{Name: "RedRTC"}, &serverKind{Name: "baseline"}
+	kinds := []*serverKind{a, b}
+	for round, want := range [][]*serverKind{{a, b}, {b, a}, {a, b}} {
+		if got := turns(kinds, round); got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("round %d: %s first, want %s", round, got[0].Name, want[0].Name)
+		}
+	}
+	if kinds[0] != a {
+		t.Error("turns reordered the list it was given")
+	}
+}

@@ -91,7 +91,7 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.cfg.MinWorkers, "workers", 1, "worker processes at least (more are used when one process's open-files limit is not enough)")
 	fs.IntVar(&f.cfg.SDPBytes, "sdp-bytes", 3000, "relay: SDP size of offers and answers")
 	fs.IntVar(&f.cfg.CandidateBytes, "candidate-bytes", 250, "relay: size of an ice-candidate message")
-	fs.IntVar(&f.cfg.Repeat, "repeat", 1, "relay and churn: runs of each measurement, the servers taking turns; the table shows the median and the range")
+	fs.IntVar(&f.cfg.Repeat, "repeat", 1, "relay and churn: runs of each measurement, the servers taking turns (and turns going first); the table shows the median and the range")
 	fs.DurationVar(&f.cfg.StepTimeout, "step-timeout", 30*time.Second, "deadline of each connect/join/leave/close step, plus 1 ms per client")
 	fs.StringVar(&f.servers, "servers", "redrtc,baseline", "servers to measure: redrtc, baseline")
 	fs.StringVar(&f.redrtcBin, "redrtc", "", "RedRTC binary to use instead of building ./cmd/redrtc")
@@ -326,7 +326,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	has := func(s string) bool { return slices.Contains(f.cfg.Scenarios, s) }
 	// With -repeat, the servers take turns run by run, so that a slow spell
-	// of a shared machine does not land on one server's runs only.
+	// of a shared machine does not land on one server's runs only, and which
+	// one goes first alternates.
 levels:
 	for _, lv := range levels {
 		for _, k := range kinds {
@@ -341,7 +342,7 @@ levels:
 			}
 		}
 		for round := 0; has("relay") && round < f.cfg.Repeat; round++ {
-			for _, k := range kinds {
+			for _, k := range turns(kinds, round) {
 				if aborted() {
 					break levels
 				}
@@ -357,7 +358,7 @@ levels:
 	}
 churn:
 	for round := 0; has("churn") && round < f.cfg.Repeat; round++ {
-		for _, k := range kinds {
+		for _, k := range turns(kinds, round) {
 			if aborted() {
 				break churn
 			}
@@ -374,6 +375,17 @@ churn:
 		return 1
 	}
 	return 0
+}
+
+// turns is the order the servers run in for the given round: as listed, then
+// the other way round, and so on.
+func turns(kinds []*serverKind, round int) []*serverKind {
+	if round%2 == 0 {
+		return kinds
+	}
+	reversed := slices.Clone(kinds)
+	slices.Reverse(reversed)
+	return reversed
 }
 
 // roundSuffix names the run in progress when there is more than one.

@@ -126,8 +126,9 @@ func cpuPlot(res *Results) (*plot.Plot, error) {
 			var pts plotter.XYs
 			for n, vs := range runs {
 				sort.Float64s(vs)
-				pts = append(pts, plotter.XY{X: float64(n), Y: median(vs)})
-				top = max(top, median(vs))
+				m := median(vs)
+				pts = append(pts, plotter.XY{X: float64(n), Y: m})
+				top = max(top, m)
 			}
 			sort.Slice(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
 			label := name + " @ " + fmtNum(res.Config.Rate, 0) + " msgs/s"

@@ -91,7 +91,7 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.cfg.MinWorkers, "workers", 1, "worker processes at least (more are used when one process's open-files limit is not enough)")
 	fs.IntVar(&f.cfg.SDPBytes, "sdp-bytes", 3000, "relay: SDP size of offers and answers")
 	fs.IntVar(&f.cfg.CandidateBytes, "candidate-bytes", 250, "relay: size of an ice-candidate message")
-	fs.IntVar(&f.cfg.Repeat, "repeat", 1, "relay and churn: runs of each measurement, the servers taking turns (and turns going first); the table shows the median and the range")
+	fs.IntVar(&f.cfg.Repeat, "repeat", 1, "relay and churn: runs of each measurement, the servers taking turns, and turns at going first; the table shows the median and the range")
 	fs.DurationVar(&f.cfg.StepTimeout, "step-timeout", 30*time.Second, "deadline of each connect/join/leave/close step, plus 1 ms per client")
 	fs.StringVar(&f.servers, "servers", "redrtc,baseline", "servers to measure: redrtc, baseline")
 	fs.StringVar(&f.redrtcBin, "redrtc", "", "RedRTC binary to use instead of building ./cmd/redrtc")

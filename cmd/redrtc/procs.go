@@ -23,7 +23,7 @@ import (
 // gnet's poller calls runtime.Gosched each time a loop runs out of events,
 // and with a P idle that wakes a thread to spin on it, about one wake-up for
 // every three messages at 10,000 msgs/s. Without the spare P most runs are
-// cheaper (median 22.6 µs against 28.0 in a later A/B) but some fall into
+// cheaper (median 22.6 µs against 27.8 in a later A/B) but some fall into
 // the slow mode (32 and 44 µs of eight), which the spare P never did.
 //
 // Setting GOMAXPROCS stops the runtime from following a container's CPU

@@ -22,9 +22,12 @@ run: release
 # still run, and say so.
 RACE := $(if $(filter 1,$(shell $(GO) env CGO_ENABLED 2>/dev/null)),-race,)
 
+# The allocation tests run a second time without the race detector, whose
+# instrumentation moves some values to the heap.
 test:
 	@[ -n "$(RACE)" ] || echo "make test: no C compiler, so no race detector (apt-get install gcc)" >&2
 	$(GO) test $(RACE) -count=1 ./...
+	$(if $(RACE),$(GO) test -count=1 -run 'DoesNotAllocate' ./...)
 
 # A short coverage-guided run of every fuzz target (FUZZTIME each).
 FUZZTIME ?= 30s
@@ -33,6 +36,7 @@ fuzz:
 	$(GO) test ./proto -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzHandshake$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./loop -run '^$$' -fuzz '^FuzzFastUpgradeAgreesWithGobwas$$' -fuzztime $(FUZZTIME)
 
 # Load benchmarks: RedRTC against the goroutine-per-connection baseline in
 # bench/baseline, up to this machine's open-files ceiling (under 5 minutes),

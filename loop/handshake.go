@@ -40,17 +40,21 @@ func (h *handshakeIO) Write(p []byte) (int, error) {
 func newUpgrader() ws.Upgrader {
 	return ws.Upgrader{
 		ReadBufferSize: MaxHeaderBytes,
-		ProtocolCustom: func(offered []byte) (string, bool) {
-			for len(offered) > 0 {
-				var p []byte
-				p, offered, _ = bytes.Cut(offered, []byte(","))
-				if string(bytes.TrimSpace(p)) == Subprotocol {
-					return Subprotocol, true
-				}
-			}
-			return "", true
-		},
+		ProtocolCustom: selectSubprotocol,
 	}
+}
+
+// selectSubprotocol picks Subprotocol from a Sec-WebSocket-Protocol value
+// when it is offered, and nothing otherwise; it never refuses.
+func selectSubprotocol(offered []byte) (string, bool) {
+	for len(offered) > 0 {
+		var p []byte
+		p, offered, _ = bytes.Cut(offered, []byte(","))
+		if string(bytes.TrimSpace(p)) == Subprotocol {
+			return Subprotocol, true
+		}
+	}
+	return "", true
 }
 
 // handshake handles the HTTP request at the start of buf and returns the
@@ -96,13 +100,16 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 	}
 
 	ls := c.ls
-	ls.httpOut = ls.httpOut[:0]
-	// hio lives in ls because Upgrade's io.ReadWriter would make a local escape.
-	ls.hio = handshakeIO{r: sliceReader{b: req}, out: &ls.httpOut}
-	if _, err := s.upgrader.Upgrade(&ls.hio); err != nil {
-		s.log.Debug().Err(err).Msg("handshake rejected")
-		c.sendAndClose(ls.httpOut)
-		return len(buf)
+	var fast bool
+	if ls.httpOut, fast = fastUpgrade(ls.httpOut[:0], req); !fast {
+		// hio lives in ls because Upgrade's io.ReadWriter would make a local
+		// escape.
+		ls.hio = handshakeIO{r: sliceReader{b: req}, out: &ls.httpOut}
+		if _, err := s.upgrader.Upgrade(&ls.hio); err != nil {
+			s.log.Debug().Err(err).Msg("handshake rejected")
+			c.sendAndClose(ls.httpOut)
+			return len(buf)
+		}
 	}
 	c.Send(ls.httpOut)
 	c.phase = phaseWS

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -57,6 +58,7 @@ func (d *detached) recycleOutput(c *conn) {
 	d.ls.recycle(c.out)
 	c.out = nil
 	c.queued = false
+	d.ls.inbox = slices.DeleteFunc(d.ls.inbox, func(q *conn) bool { return q == c })
 }
 
 func (d *detached) join(tb testing.TB, c *conn, room string) {

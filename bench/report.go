@@ -132,6 +132,9 @@ type cell struct {
 	v    float64
 	ok   bool
 	text string // instead of a number
+	// verdict, when set, is text without its run's own counts: several runs
+	// with one verdict are shown as that verdict once.
+	verdict string
 	// lo and hi are the lowest and highest of several runs, of which v is
 	// the median; spread says they are set.
 	lo, hi float64
@@ -177,6 +180,9 @@ func (c cell) format(decimals int) string {
 func combine(cells []cell, decimals int) cell {
 	if len(cells) == 1 {
 		return cells[0]
+	}
+	if v := cells[0].verdict; v != "" && !slices.ContainsFunc(cells, func(c cell) bool { return c.verdict != v }) {
+		return cell{text: fmt.Sprintf("%s, in each of %d runs", v, len(cells))}
 	}
 	vs := make([]float64, 0, len(cells))
 	for _, c := range cells {
@@ -396,7 +402,7 @@ func buildRows(res *Results) []row {
 			mk("other processes' CPU (% of one core)", 0, func(x RelayResult) cell { return num(x.OtherCPUPct) })
 			mk("delivered exactly once", 0, func(x RelayResult) cell {
 				if x.ExactlyOnce {
-					return cell{text: "yes, " + commas(int(x.Received)) + "/" + commas(int(x.Sent))}
+					return cell{text: "yes, " + commas(int(x.Received)) + "/" + commas(int(x.Sent)), verdict: "yes"}
 				}
 				return cell{text: fmt.Sprintf("NO: %s/%s received, %d dup, %d phantom, %d misattributed, %d stale, %d malformed",
 					commas(int(x.Received)), commas(int(x.Sent)), x.Duplicates, x.Phantom, x.Misattributed, x.Stale, x.Malformed)}

@@ -74,8 +74,8 @@ func TestRelayPathDoesNotAllocate(t *testing.T) {
 // BenchmarkUpgrade measures a connection's HTTP upgrade: finding the end of
 // the request, checking it, the 101 response (from fastUpgrade, as for every
 // plain request), the client id and the client table. Once warm it must not
-// allocate. The connection's own state is allocated when it
-// opens, before the upgrade, so it is reused here.
+// allocate. The connection's own state is allocated when it opens, before
+// the upgrade, so it is reused here.
 func BenchmarkUpgrade(b *testing.B) {
 	d := newDetached(b)
 	req := []byte(strings.Replace(upgradeRequest, "\r\n\r\n", "\r\nSec-WebSocket-Protocol: webrtc-signaling\r\nOrigin: https://app.example.com\r\n\r\n", 1))

@@ -78,7 +78,11 @@ func start(cfg Config, minTimeout time.Duration) (*Server, error) {
 		loops = runtime.GOMAXPROCS(0)
 	}
 	addr := net.JoinHostPort(ip, strconv.Itoa(cfg.Port))
-	ln, err := net.Listen("tcp", addr)
+	// No TCP keepalive on accepted connections (Go turns it on, every 15 s):
+	// the server's own pings at a third of --timeout already find dead
+	// peers, and on tens of thousands of idle connections the probes would
+	// be thousands of packets a second, each waking a mobile client's radio.
+	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err) // err names the address
 	}

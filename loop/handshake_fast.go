@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
+	"strings"
 )
 
 // The upgrade requests browsers and WebSocket libraries send are answered
@@ -19,16 +20,6 @@ import (
 // acceptGUID is RFC 6455's key suffix for Sec-WebSocket-Accept.
 const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-// The request headers fastUpgrade checks, as bits of what it has seen.
-const (
-	seenHost = 1 << iota
-	seenUpgrade
-	seenConnection
-	seenVersion
-	seenKey
-	seenAllRequired = seenHost | seenUpgrade | seenConnection | seenVersion | seenKey
-)
-
 // fastUpgrade appends the 101 response for req, a whole request head that
 // ends with its blank line, and reports true; for any request it does not
 // recognise as plainly valid it appends nothing and reports false.
@@ -40,6 +31,15 @@ func fastUpgrade(out, req []byte) ([]byte, bool) {
 		return out, false
 	}
 
+	// The required headers, as bits of what has been seen.
+	const (
+		seenHost = 1 << iota
+		seenUpgrade
+		seenConnection
+		seenVersion
+		seenKey
+		seenAllRequired = seenHost | seenUpgrade | seenConnection | seenVersion | seenKey
+	)
 	var seen int
 	var key []byte
 	protocol := ""
@@ -137,7 +137,7 @@ func isToken(b []byte) bool {
 	for _, ch := range b {
 		switch {
 		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9':
-		case bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), ch) >= 0:
+		case strings.IndexByte("!#$%&'*+-.^_`|~", ch) >= 0:
 		default:
 			return false
 		}

@@ -343,7 +343,7 @@ func (l *loop) handle(c *conn, events uint32) {
 		l.flush(c)
 	}
 	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 && c.state != stClosed {
-		l.readable(c)
+		l.readable(c, events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0)
 	}
 }
 
@@ -432,8 +432,11 @@ func (l *loop) flush(c *conn) {
 	}
 }
 
-// readable reads everything the socket has and handles it.
-func (l *loop) readable(c *conn) {
+// readable reads everything the socket has and handles it. A short read
+// means the socket is drained, unless the peer has closed (hup): then the
+// end of the stream arrived with this edge, behind the data, and no other
+// edge will report it, so reading goes on until it is seen.
+func (l *loop) readable(c *conn, hup bool) {
 	for c.state != stClosed {
 		n, err := unix.Read(c.fd, l.rbuf)
 		if err != nil {
@@ -468,7 +471,7 @@ func (l *loop) readable(c *conn) {
 		default:
 			c.in = append(c.in[:0], rest...)
 		}
-		if n < len(l.rbuf) {
+		if n < len(l.rbuf) && !hup {
 			return // drained; edge-triggered epoll reports new data
 		}
 	}

@@ -16,11 +16,11 @@ import (
 )
 
 var (
-	redrtcBin, baselineBin string
-	redrtcErr, baselineErr error
+	redrtcBin, baselineBin, floorBin string
+	redrtcErr, baselineErr, floorErr error
 )
 
-// TestMain builds both servers once. The test binary doubles as the worker:
+// TestMain builds the servers once. The test binary doubles as the worker:
 // the load generator re-executes itself with -worker.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "-worker" {
@@ -37,9 +37,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	redrtcBin, baselineBin = filepath.Join(dir, "redrtc"), filepath.Join(dir, "baseline")
+	redrtcBin, baselineBin, floorBin = filepath.Join(dir, "redrtc"), filepath.Join(dir, "baseline"), filepath.Join(dir, "floor")
 	redrtcErr = buildServer(ctx, root, "./cmd/redrtc", redrtcBin)
 	baselineErr = buildServer(ctx, root, "./bench/baseline", baselineBin)
+	floorErr = buildServer(ctx, root, "./bench/floor", floorBin)
 	cancel()
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -54,6 +55,11 @@ func kindFor(t *testing.T, name string) *serverKind {
 			t.Fatalf("building RedRTC: %v", redrtcErr)
 		}
 		return &serverKind{Name: name, Binary: redrtcBin, Extra: redrtcExtraArgs(redrtcBin)}
+	case floorName:
+		if floorErr != nil {
+			t.Fatalf("building the floor: %v", floorErr)
+		}
+		return &serverKind{Name: name, Binary: floorBin}
 	default:
 		if baselineErr != nil {
 			t.Fatalf("building the baseline: %v", baselineErr)
@@ -79,8 +85,10 @@ func testSmoke(t *testing.T, name string) {
 	}
 }
 
-// TestScenarios runs every scenario, small and short, against both servers,
-// with the clients split over two worker processes.
+// TestScenarios runs every scenario, small and short, against every server,
+// with the clients split over two worker processes. The floor also checks
+// that the load generator copes with a server that answers a close frame by
+// just closing the connection.
 func TestScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts servers and worker processes")
@@ -96,7 +104,7 @@ func TestScenarios(t *testing.T) {
 		ConnectPending: 32, Loops: 2, MinWorkers: 2, SDPBytes: 3000, CandidateBytes: 250,
 		StepTimeout: 10 * time.Second,
 	}
-	for _, name := range []string{"RedRTC", "baseline"} {
+	for _, name := range []string{"RedRTC", "baseline", floorName} {
 		t.Run(name, func(t *testing.T) {
 			k := kindFor(t, name)
 			r := &runner{cfg: cfg, limits: lim, logDir: t.TempDir(), runID: "t", logf: t.Logf}
@@ -110,7 +118,7 @@ func TestScenarios(t *testing.T) {
 			if ir.RSSEmptyKB <= 0 || ir.RSSJoinedKB <= 0 || ir.ConnectRate <= 0 {
 				t.Fatalf("idle figures missing: %+v", ir)
 			}
-			// Both servers report their Go heap; holding n clients takes some.
+			// Every server reports its Go heap; holding n clients takes some.
 			if ir.HeapEmptyKB == nil || ir.HeapJoinedKB == nil || ir.HeapClosedKB == nil || *ir.HeapJoinedKB <= *ir.HeapEmptyKB {
 				t.Fatalf("heap figures missing or flat: %v %v %v", ir.HeapEmptyKB, ir.HeapJoinedKB, ir.HeapClosedKB)
 			}
@@ -271,16 +279,45 @@ func TestOutputs(t *testing.T) {
 				Percentiles: []Percentile{{0, 100}, {50, 300}, {99, 9000}, {100, 10000}}},
 		},
 	}
+	tableHas(t, res, "| RSS per client, joined (KiB) | 2.00 | 32.00 | 16.00× |", "| server CPU per message (µs) | 20.00 | 60.00 | 3.00× |", "NO: 9/10 received")
+	if err := writeChart(res, filepath.Join(t.TempDir(), "c.png")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tableHas checks that res's Markdown table holds every wanted line part.
+func tableHas(t *testing.T, res *Results, wants ...string) {
+	t.Helper()
 	var out bytes.Buffer
 	writeMarkdown(&out, res)
 	s := out.String()
-	for _, want := range []string{"| RSS per client, joined (KiB) | 2.00 | 32.00 | 16.00× |", "| server CPU per message (µs) | 20.00 | 60.00 | 3.00× |", "NO: 9/10 received"} {
+	for _, want := range wants {
 		if !strings.Contains(s, want) {
 			t.Errorf("table lacks %q:\n%s", want, s)
 		}
 	}
-	if err := writeChart(res, filepath.Join(t.TempDir(), "c.png")); err != nil {
-		t.Fatal(err)
+}
+
+func TestEachOtherServerGetsARatioToRedRTC(t *testing.T) {
+	res := &Results{
+		Timestamp: "2026-01-01T00:00:00Z",
+		Machine:   machineInfo(),
+		Config:    Config{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2},
+		Servers: []*serverKind{{Name: "RedRTC", Smoke: "pass"}, {Name: "baseline", Smoke: "pass"},
+			{Name: floorName, Binary: "/tmp/floor", Smoke: "skipped"}},
+		Relay: []RelayResult{
+			{Server: "RedRTC", Clients: 1000, Mode: "max", Sent: 10, Received: 10, ExactlyOnce: true, CPUPerMsgUs: 20},
+			{Server: "baseline", Clients: 1000, Mode: "max", Sent: 10, Received: 10, ExactlyOnce: true, CPUPerMsgUs: 60},
+			{Server: floorName, Clients: 1000, Mode: "max", Sent: 10, Received: 10, ExactlyOnce: true, CPUPerMsgUs: 25},
+		},
+	}
+	tableHas(t, res,
+		"| RedRTC | baseline | floor | baseline/RedRTC | floor/RedRTC |",
+		"| server CPU per message (µs) | 20.00 | 60.00 | 25.00 | 3.00× | 1.25× |",
+		"floor/RedRTC above 1 means the floor needs more",
+		"- floor: /tmp/floor; protocol smoke test: skipped")
+	if res.failed() {
+		t.Error("a skipped smoke test counts as a failure")
 	}
 }
 
@@ -313,21 +350,13 @@ func TestRepeatedRunsShowTheMedianAndTheRange(t *testing.T) {
 		res.Relay[i].Round = i / 2
 	}
 	res.Relay[3].Received, res.Relay[3].ExactlyOnce = 9, false // the baseline's second run lost one
-	var out bytes.Buffer
-	writeMarkdown(&out, res)
-	s := out.String()
-	for _, want := range []string{
+	tableHas(t, res,
 		"median of the runs",
 		"| relay, max | 1,000 | server CPU per message (µs) | 25.00 (20.00–30.00) | 70.00 (60.00–90.00) | 2.80× |",
 		"| RSS per client, joined (KiB) | 2.00 | 32.00 | 16.00× |", // idle runs once
 		"| churn | 4 at once | server CPU per session (µs) | 105.0 (100.0–110.0) | 200.0 / error | — |",
 		"churn baseline (run 2 of 3): ERROR refused",
-		"| relay, max | 1,000 | delivered exactly once | yes, in each of 3 runs | yes, 10/10 / NO: 9/10 received, 0 dup, 0 phantom, 0 misattributed, 0 stale, 0 malformed / yes, 10/10 | — |",
-	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("table lacks %q:\n%s", want, s)
-		}
-	}
+		"| relay, max | 1,000 | delivered exactly once | yes, in each of 3 runs | yes, 10/10 / NO: 9/10 received, 0 dup, 0 phantom, 0 misattributed, 0 stale, 0 malformed / yes, 10/10 | — |")
 	if err := writeChart(res, filepath.Join(t.TempDir(), "c.png")); err != nil {
 		t.Fatal(err)
 	}

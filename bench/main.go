@@ -93,7 +93,7 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.cfg.CandidateBytes, "candidate-bytes", 250, "relay: size of an ice-candidate message")
 	fs.IntVar(&f.cfg.Repeat, "repeat", 1, "relay and churn: runs of each measurement, the servers taking turns, and turns at going first; the table shows the median and the range")
 	fs.DurationVar(&f.cfg.StepTimeout, "step-timeout", 30*time.Second, "deadline of each connect/join/leave/close step, plus 1 ms per client")
-	fs.StringVar(&f.servers, "servers", "redrtc,baseline", "servers to measure: redrtc, baseline")
+	fs.StringVar(&f.servers, "servers", "redrtc,baseline", "servers to measure: redrtc, baseline, floor (a minimal gnet relay, to measure against)")
 	fs.StringVar(&f.redrtcBin, "redrtc", "", "RedRTC binary to use instead of building ./cmd/redrtc")
 	fs.StringVar(&f.baselineBin, "baseline", "", "baseline binary to use instead of building ./bench/baseline")
 	fs.StringVar(&f.url, "url", "", "measure a running compatible server at this ws:// URL instead (only it)")
@@ -300,6 +300,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			k.Smoke = "skipped"
 			continue
 		}
+		if k.Name == floorName {
+			k.Smoke = "skipped" // it answers no bad input, by design
+			continue
+		}
 		k.Smoke = "pass"
 		if err := smokeTest(ctx, k, tmp); err != nil {
 			k.Smoke = "FAIL: " + err.Error()
@@ -406,6 +410,10 @@ func errSuffix(e string) string {
 	return " — ERROR: " + e
 }
 
+// floorName is the display name of bench/floor, the minimal gnet relay that
+// RedRTC is measured against; the smoke test is not run on it.
+const floorName = "floor"
+
 // localServers builds (or takes) the servers to measure.
 func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp string, logf func(string, ...any)) ([]*serverKind, error) {
 	known := map[string]struct {
@@ -413,6 +421,7 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 	}{
 		"redrtc":   {"RedRTC", f.redrtcBin, "./cmd/redrtc"},
 		"baseline": {"baseline", f.baselineBin, "./bench/baseline"},
+		"floor":    {floorName, "", "./bench/floor"},
 	}
 	var kinds []*serverKind
 	for _, name := range strings.Split(f.servers, ",") {
@@ -422,7 +431,7 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 		}
 		s, ok := known[name]
 		if !ok {
-			return nil, fmt.Errorf("-servers: unknown server %q (redrtc, baseline)", name)
+			return nil, fmt.Errorf("-servers: unknown server %q (redrtc, baseline, floor)", name)
 		}
 		k := serverKind{Name: s.display, Binary: s.binary}
 		if k.Binary == "" {

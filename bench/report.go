@@ -278,15 +278,23 @@ func writeMarkdown(w io.Writer, res *Results) {
 	fmt.Fprintln(w)
 
 	rows := buildRows(res)
-	ratio := len(names) == 2 && names[0] == "RedRTC" && names[1] == "baseline"
+	// Each other server gets a column of its figures over RedRTC's.
+	var others []string
+	if slices.Contains(names, "RedRTC") {
+		for _, n := range names {
+			if n != "RedRTC" {
+				others = append(others, n)
+			}
+		}
+	}
 	header := "| Scenario | Clients | Figure |"
 	sep := "|---|---:|---|"
 	for _, n := range names {
 		header += " " + n + " |"
 		sep += "---:|"
 	}
-	if ratio {
-		header += " baseline/RedRTC |"
+	for _, n := range others {
+		header += " " + n + "/RedRTC |"
 		sep += "---:|"
 	}
 	fmt.Fprintln(w, header)
@@ -296,8 +304,8 @@ func writeMarkdown(w io.Writer, res *Results) {
 		for _, n := range names {
 			line += " " + r.cells[n].format(r.decimals) + " |"
 		}
-		if ratio {
-			a, b := r.cells["RedRTC"], r.cells["baseline"]
+		for _, n := range others {
+			a, b := r.cells["RedRTC"], r.cells[n]
 			q := "—"
 			if !r.noRatio && a.ok && b.ok && a.text == "" && b.text == "" && a.v != 0 {
 				q = fmt.Sprintf("%.2f×", b.v/a.v)
@@ -307,8 +315,8 @@ func writeMarkdown(w io.Writer, res *Results) {
 		fmt.Fprintln(w, line)
 	}
 	fmt.Fprintln(w)
-	if ratio {
-		fmt.Fprintln(w, "baseline/RedRTC above 1 means the baseline needs more (memory, CPU, latency) or does more (rates).")
+	for _, n := range others {
+		fmt.Fprintf(w, "%s/RedRTC above 1 means the %s needs more (memory, CPU, latency) or does more (rates).\n", n, n)
 	}
 	fmt.Fprintln(w, "RSS per client = (VmRSS − VmRSS of the same server empty) / clients connected. CPU = utime+stime from /proc/PID/stat over the measured window. "+
 		"Latency = receive time − send time embedded in each message, measured window only (HdrHistogram). "+

@@ -1,0 +1,43 @@
+// Command floor is the least a gnet server can do to speak RedRTC's protocol
+// well enough for the benchmark: the "deliberately minimal gnet + gobwas/ws
+// relay" that issue 4 names as the floor RedRTC should land close to. It
+// checks nothing, limits nothing and batches nothing; it is something to
+// measure against (go run ./bench -servers redrtc,baseline,floor), never a
+// server to run.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	port := fs.Int("p", 8080, "TCP port to listen on")
+	iface := fs.String("i", "127.0.0.1", "IP address to listen on")
+	// Accepted so that the benchmark can start every server alike; the
+	// floor has no limits to set.
+	fs.Int("c", 0, "ignored")
+	fs.Int("r", 0, "ignored")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	addr := "tcp://" + net.JoinHostPort(*iface, strconv.Itoa(*port))
+	err := gnet.Run(newServer(), addr, gnet.WithMulticore(true), gnet.WithReuseAddr(true))
+	if err != nil {
+		fmt.Fprintf(stderr, "floor: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -47,15 +47,15 @@ func (s *server) write(cl *client, parts ...string) {
 func (s *server) join(cl *client, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r := s.rooms[name]; r != nil && r.n == len(r.members) && cl.room != r {
+		s.write(cl, `{"event":"error","data":{"code":"room-full","message":"room is full","event":"join-room"}}`)
+		return
+	}
 	s.leaveLocked(cl)
-	r := s.rooms[name]
+	r := s.rooms[name] // leaving may have closed it
 	if r == nil {
 		r = &room{name: name}
 		s.rooms[name] = r
-	}
-	if r.n == len(r.members) {
-		s.write(cl, `{"event":"error","data":{"code":"room-full","message":"room is full","event":"join-room"}}`)
-		return
 	}
 	r.members[r.n] = cl
 	r.n++

@@ -16,9 +16,10 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
-// client is one connection's state, in its gnet context. Every field but
-// room is owned by the connection's event loop; room is guarded by
-// server.mu.
+// client is one connection's state, in its gnet context. It is owned by the
+// connection's event loop, but for room, guarded by server.mu, and id, which
+// other loops read under server.mu once the client is in a room (it is
+// written before that, at the upgrade, and never again).
 type client struct {
 	c    gnet.Conn
 	el   gnet.EventLoop

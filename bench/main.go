@@ -294,14 +294,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	res.Servers = kinds
 
-	// Smoke test: each server, fresh, must speak the protocol.
+	// Smoke test: each server, fresh, must speak the protocol, unless its
+	// entry in localServers already said it is not tested.
 	for _, k := range kinds {
 		if f.noSmoke {
 			k.Smoke = "skipped"
-			continue
 		}
-		if k.Name == floorName {
-			k.Smoke = "skipped" // it answers no bad input, by design
+		if k.Smoke != "" {
 			continue
 		}
 		k.Smoke = "pass"
@@ -411,17 +410,19 @@ func errSuffix(e string) string {
 }
 
 // floorName is the display name of bench/floor, the minimal gnet relay that
-// RedRTC is measured against; the smoke test is not run on it.
+// RedRTC can be measured against.
 const floorName = "floor"
 
 // localServers builds (or takes) the servers to measure.
 func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp string, logf func(string, ...any)) ([]*serverKind, error) {
 	known := map[string]struct {
 		display, binary, pkg string
+		smoke                string // "skipped" for a server the smoke test is not run on
 	}{
-		"redrtc":   {"RedRTC", f.redrtcBin, "./cmd/redrtc"},
-		"baseline": {"baseline", f.baselineBin, "./bench/baseline"},
-		"floor":    {floorName, "", "./bench/floor"},
+		"redrtc":   {"RedRTC", f.redrtcBin, "./cmd/redrtc", ""},
+		"baseline": {"baseline", f.baselineBin, "./bench/baseline", ""},
+		// The floor answers no bad input, by design.
+		"floor": {floorName, "", "./bench/floor", "skipped"},
 	}
 	var kinds []*serverKind
 	for _, name := range strings.Split(f.servers, ",") {
@@ -433,7 +434,7 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 		if !ok {
 			return nil, fmt.Errorf("-servers: unknown server %q (redrtc, baseline, floor)", name)
 		}
-		k := serverKind{Name: s.display, Binary: s.binary}
+		k := serverKind{Name: s.display, Binary: s.binary, Smoke: s.smoke}
 		if k.Binary == "" {
 			if rootErr != nil {
 				return nil, rootErr

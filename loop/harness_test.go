@@ -263,7 +263,12 @@ func dialRaw(t testing.TB, srv *Server) *rawConn {
 
 // rawDialErr is dialRaw for goroutines other than the test's.
 func rawDialErr(srv *Server) (*rawConn, error) {
-	nc, err := net.DialTimeout("tcp", srv.Addr().String(), waitTimeout)
+	return rawDialWith(srv, net.Dialer{Timeout: waitTimeout})
+}
+
+// rawDialWith dials srv with d and gives the connection waitTimeout.
+func rawDialWith(srv *Server, d net.Dialer) (*rawConn, error) {
+	nc, err := d.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +281,7 @@ func rawDialErr(srv *Server) (*rawConn, error) {
 // takes megabytes: in TestChaos a stalled reader is dropped after about 100
 // offers of 30 KB instead of 140.
 func rawDialSmallWindow(srv *Server) (*rawConn, error) {
-	d := net.Dialer{Timeout: waitTimeout, Control: func(_, _ string, rc syscall.RawConn) error {
+	return rawDialWith(srv, net.Dialer{Timeout: waitTimeout, Control: func(_, _ string, rc syscall.RawConn) error {
 		var err error
 		if cerr := rc.Control(func(fd uintptr) {
 			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
@@ -284,13 +289,7 @@ func rawDialSmallWindow(srv *Server) (*rawConn, error) {
 			return cerr
 		}
 		return err
-	}}
-	nc, err := d.Dial("tcp", srv.Addr().String())
-	if err != nil {
-		return nil, err
-	}
-	_ = nc.SetDeadline(time.Now().Add(waitTimeout))
-	return &rawConn{nc: nc, br: bufio.NewReader(nc)}, nil
+	}})
 }
 
 const upgradeRequest = "GET /signal HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +

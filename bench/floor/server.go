@@ -183,7 +183,8 @@ func (s *server) health(c gnet.Conn) {
 		strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body))
 }
 
-// newID writes a random version-4-shaped UUID.
+// newID writes a random id in the 8-4-4-4-12 shape of a UUID (without its
+// version and variant bits: nothing here reads them).
 func newID(id *[36]byte) {
 	var r [16]byte
 	_, _ = rand.Read(r[:])

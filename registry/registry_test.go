@@ -176,3 +176,40 @@ func TestRoomChurnKeepsCountsExact(t *testing.T) {
 		}
 	}
 }
+
+// panicsOnJoin is an Announcer whose Joined panics, as a bug in the server's
+// encoding would.
+type panicsOnJoin struct{ recorder }
+
+func (p *panicsOnJoin) Joined(*Room, *Client, bool) { panic("announcing a join") }
+
+// TestARoomEmptiedByAJoinThatPanicsLeavesTheTable: a client moving from a room
+// it was alone in empties that room; when announcing the move then panics
+// (and the server recovers), the emptied room must still leave the table, or
+// its seat would stay counted and every later join of its id would retry
+// forever.
+func TestARoomEmptiedByAJoinThatPanicsLeavesTheTable(t *testing.T) {
+	rooms := NewRooms(10)
+	a := newClient(1)
+	if err := rooms.Join(a, []byte("old"), `"Old"`, &recorder{}); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the announcer's panic did not reach the caller")
+			}
+		}()
+		_ = rooms.Join(a, []byte("new"), `"New"`, &panicsOnJoin{})
+	}()
+	if rooms.Len() != 1 {
+		t.Fatalf("%d rooms, want only the one a moved to", rooms.Len())
+	}
+	b := newClient(2)
+	if err := rooms.Join(b, []byte("old"), `"Old again"`, &recorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if b.Room().Name != `"Old again"` || b.Room().Len() != 1 {
+		t.Fatalf("joining old again should create it afresh, got %s with %d members", b.Room().Name, b.Room().Len())
+	}
+}

@@ -57,37 +57,50 @@ func (t *Rooms) Len() int { return int(t.count.Load()) }
 // once. created is reported to the Announcer only for the join that put the
 // room in the table.
 func (t *Rooms) Join(c *Client, id []byte, name string, a Announcer) error {
-	s := t.shard(id)
 	for {
-		s.mu.Lock()
-		r := s.m[string(id)]
-		created := false
-		if r == nil {
-			if !t.reserve() {
-				s.mu.Unlock()
-				return ErrRoomLimit
-			}
-			r = &Room{ID: string(id), Name: name}
-			s.m[r.ID] = r
-			created = true
-		}
-		s.mu.Unlock()
-
-		err, retry, emptied := r.admit(c, created, a)
-		if emptied != nil {
-			t.unlink(emptied)
-		}
-		if !retry {
+		if err, retry := t.joinOnce(c, id, name, a); !retry {
 			return err
 		}
 	}
 }
 
+// joinOnce is one attempt of Join; retry is set when the room it found died
+// before its lock was had.
+func (t *Rooms) joinOnce(c *Client, id []byte, name string, a Announcer) (err error, retry bool) {
+	s := t.shard(id)
+	s.mu.Lock()
+	r := s.m[string(id)]
+	created := false
+	if r == nil {
+		if !t.reserve() {
+			s.mu.Unlock()
+			return ErrRoomLimit, false
+		}
+		r = &Room{ID: string(id), Name: name}
+		s.m[r.ID] = r
+		created = true
+	}
+	s.mu.Unlock()
+
+	// c's old room, when c was its last member, is dead once admit has
+	// marked it so, and must leave the table even if the Announcer panics
+	// after that: joiners of a dead room retry until it is gone. Deferred,
+	// this runs after admit has let go of the room locks, as the lock order
+	// requires.
+	var emptied *Room
+	defer func() {
+		if emptied != nil {
+			t.unlink(emptied)
+		}
+	}()
+	return r.admit(c, created, a, &emptied)
+}
+
 // admit moves c into r, out of the room it is in. It holds r's lock and, when
 // c is in another room, that room's lock too, taken in the order of their
-// ids. retry is set when r died before its lock was had; emptied is c's old
-// room when c was its last member.
-func (r *Room) admit(c *Client, created bool, a Announcer) (err error, retry bool, emptied *Room) {
+// ids. retry is set when r died before its lock was had; *emptied is set to
+// c's old room when c was its last member.
+func (r *Room) admit(c *Client, created bool, a Announcer, emptied **Room) (err error, retry bool) {
 	old := c.room.Load()
 	switch {
 	case old == nil || old == r:
@@ -105,7 +118,7 @@ func (r *Room) admit(c *Client, created bool, a Announcer) (err error, retry boo
 		defer old.mu.Unlock()
 	}
 	if r.dead {
-		return nil, true, nil
+		return nil, true
 	}
 	if old == r { // joining the room it is in: leave, then join at the end
 		r.remove(c)
@@ -114,10 +127,10 @@ func (r *Room) admit(c *Client, created bool, a Announcer) (err error, retry boo
 		}
 		r.add(c)
 		a.Joined(r, c, false)
-		return nil, false, nil
+		return nil, false
 	}
 	if r.n == RoomCapacity {
-		return ErrRoomFull, false, nil
+		return ErrRoomFull, false
 	}
 	if old != nil {
 		old.remove(c)
@@ -125,13 +138,13 @@ func (r *Room) admit(c *Client, created bool, a Announcer) (err error, retry boo
 			a.Left(old, c)
 		} else {
 			old.dead = true
-			emptied = old
+			*emptied = old
 		}
 	}
 	r.add(c)
 	c.room.Store(r)
 	a.Joined(r, c, created)
-	return nil, false, emptied
+	return nil, false
 }
 
 // Deliver sends msg to `to` when both from and to are members of r, under

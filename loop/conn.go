@@ -75,8 +75,11 @@ type rareState struct {
 	// before it is worth looking at again; 0 when none is waiting.
 	need int
 	// drainBy is when a closing connection is closed whether or not its
-	// last bytes were written; see closeWhenWritten.
+	// last bytes were written, or, once they are, whether or not the client
+	// has closed its side; see closeWhenWritten.
 	drainBy int64
+	// dropped is set when dropSlow has written the 1008 close frame.
+	dropped bool
 }
 
 // rareState returns c.rare, allocating it on first use.

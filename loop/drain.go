@@ -1,6 +1,10 @@
 package loop
 
-import "time"
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 // A connection is closed only once gnet has written everything queued for
 // it. A close frame (or an HTTP error) goes out with the rest of a client's
@@ -8,40 +12,101 @@ import "time"
 // outbound buffer, and closing the socket then would throw that part away:
 // the client would see its connection cut (1006 in a browser) instead of the
 // close code that says why.
+//
+// Once written, the connection is not closed outright either, but shut for
+// writing (the client reads the close frame, then the end of the stream)
+// while whatever the client still sends is read and thrown away, until the
+// client closes its side or lingerTime passes. Closing a socket with unread
+// input makes the kernel answer with a reset instead of a FIN, and a client
+// that gets a reset may drop what it had received but not yet read, close
+// frame included: a client cut off for sending too much (1009) or too fast
+// (1008) is exactly one with input still arriving.
 
 // closeGrace bounds how long a closing connection may take to read what is
 // left for it; a client that stopped reading is closed anyway after it.
 const closeGrace = 5 * time.Second
 
-// closeWhenWritten closes c now if nothing is left to write to it, and
-// otherwise once it is written or the grace has passed, looked at on each
-// tick by the idle scan. It runs on c's loop, with c's close frame written
-// or queued in gnet.
+// lingerTime bounds how long a connection whose last bytes are written waits
+// for the client to close its side.
+const lingerTime = 2 * time.Second
+
+// closeWhenWritten takes c out of its room and the client table at once, and
+// closes the socket once everything queued for it is written (see linger) or
+// the grace has passed; both are looked at on each tick by the idle scan. It
+// runs on c's loop, with c's close frame written or queued in gnet.
 func (ls *loopState) closeWhenWritten(c *conn) {
+	ls.retire(c)
+	now := ls.srv.now()
 	if c.gc.OutboundBuffered() == 0 {
-		_ = c.gc.Close() // queued behind this handler, so after the write
+		ls.linger(c, now)
 		return
 	}
-	c.rareState().drainBy = ls.srv.now() + int64(ls.srv.cfg.closeGrace)
+	c.rareState().drainBy = now + int64(ls.srv.cfg.closeGrace)
 	ls.draining = append(ls.draining, c)
 	ls.srv.draining.Add(1)
 }
 
-// closeDrained closes the draining connections that are written out or out
-// of time, and forgets those already closed.
+// retire takes a closing client out of its room and the client table as soon
+// as its last bytes are on their way, so that its room hears of the
+// departure, and its seat under --clients is free, without waiting for the
+// socket to close. OnClose does it for connections that end any other way.
+func (ls *loopState) retire(c *conn) {
+	if !c.registered {
+		return
+	}
+	c.registered = false
+	s := ls.srv
+	defer s.recoverLoop("retiring a closing client")
+	// Deferred, so that a panic announcing the departure cannot keep the
+	// client's seat taken.
+	defer s.clients.Remove(&c.client)
+	s.rooms.Leave(&c.client, ls)
+}
+
+// linger shuts c for writing, its last bytes written, and leaves it open
+// for at most lingerTime for the client to close its side; input meanwhile
+// is discarded (phaseClosing). When the client closes, gnet reads the end of
+// the stream and closes the connection itself.
+func (ls *loopState) linger(c *conn, now int64) {
+	if err := unix.Shutdown(c.gc.Fd(), unix.SHUT_WR); err != nil {
+		_ = c.gc.Close() // the client is gone already
+		return
+	}
+	c.rareState().drainBy = now + int64(lingerTime)
+	ls.lingering = append(ls.lingering, c)
+}
+
+// closeDrained moves the draining connections that are written out to
+// lingering, closes those out of time, and forgets those already closed.
 func (ls *loopState) closeDrained(now int64) {
 	kept := ls.draining[:0]
 	for _, c := range ls.draining {
 		switch {
 		case c.gone:
 			ls.srv.draining.Add(-1)
-		case c.gc.OutboundBuffered() == 0 || now >= c.rare.drainBy:
+		case now >= c.rare.drainBy:
 			ls.srv.draining.Add(-1)
 			_ = c.gc.Close()
+		case c.gc.OutboundBuffered() == 0:
+			ls.srv.draining.Add(-1)
+			ls.linger(c, now)
 		default:
 			kept = append(kept, c)
 		}
 	}
 	clear(ls.draining[len(kept):])
 	ls.draining = kept
+
+	kept = ls.lingering[:0]
+	for _, c := range ls.lingering {
+		switch {
+		case c.gone:
+		case now >= c.rare.drainBy:
+			_ = c.gc.Close()
+		default:
+			kept = append(kept, c)
+		}
+	}
+	clear(ls.lingering[len(kept):])
+	ls.lingering = kept
 }

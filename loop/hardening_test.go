@@ -2,6 +2,7 @@ package loop
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"runtime"
 	"strings"
@@ -258,6 +259,39 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 			t.Fatalf("error %s", ev.Data)
 		}
 	}
+}
+
+// TestADroppedClientGetsOneCloseFrame: a slow client can be queued again, and
+// so dropped again, between the batch that dropped it and gnet closing its
+// socket; it must still get one close frame, and nothing after it.
+func TestADroppedClientGetsOneCloseFrame(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	id := r.upgrade()
+	onClientsLoop(srv, id, func(c *conn) {
+		c.ls.dropSlow(c)
+		c.ls.dropSlow(c)
+	})
+	r.expectClose(ws.StatusPolicyViolation)
+}
+
+// TestTheLargestMessageFitsTheSmallestOutboundLimit: --max-outbound limits
+// what piles up behind a message, so the largest message a client may send
+// reaches its room-mate even with the limit at its smallest, where the
+// relayed frame (with its header) is a few bytes larger than the limit.
+func TestTheLargestMessageFitsTheSmallestOutboundLimit(t *testing.T) {
+	srv := startServer(t, Config{MaxOutbound: 64 << 10})
+	sender, reader := pairInRoom(t, srv, "big")
+	empty, err := json.Marshal(map[string]any{"event": "offer", "data": map[string]any{"targetClientId": reader.id, "offer": ""}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer := strings.Repeat("o", DefaultMaxMessage-len(empty)) // the message is DefaultMaxMessage bytes
+	sender.send("offer", map[string]any{"targetClientId": reader.id, "offer": offer})
+	if got := reader.expect("offer").str(t, "offer"); got != offer {
+		t.Fatalf("offer of %d bytes relayed as %d", len(offer), len(got))
+	}
+	stillRelaying(t, sender, reader)
 }
 
 func TestAllowedOrigins(t *testing.T) {

@@ -48,8 +48,10 @@ type loopState struct {
 	batch []pending
 	// expired collects conns the idle scan closes.
 	expired []*conn
-	// draining holds closing conns that gnet is still writing to.
-	draining []*conn
+	// draining holds closing conns that gnet is still writing to, and
+	// lingering those written out and shut for writing; see drain.go.
+	draining  []*conn
+	lingering []*conn
 	// httpOut collects the upgrade response, through hio.
 	httpOut []byte
 	hio     handshakeIO
@@ -87,9 +89,12 @@ func (ls *loopState) enqueue(c *conn, msg []byte, closeAfter bool) {
 		c.queued = true
 		ls.inbox = append(ls.inbox, c)
 	}
-	if len(c.out)+len(msg) > ls.srv.cfg.MaxOutbound {
+	if len(c.out) > 0 && len(c.out)+len(msg) > ls.srv.cfg.MaxOutbound {
 		// A client this far behind is not reading; the loop closes it
-		// rather than let its queue grow the server's memory.
+		// rather than let its queue grow the server's memory. The limit is
+		// on what piles up behind a message: one message always goes, so
+		// that a room-mate's largest offer cannot get a client dropped when
+		// --max-outbound is close to the message limit.
 		c.slow = true
 		msg = nil
 	}
@@ -158,10 +163,13 @@ func (ls *loopState) exit() {
 		for _, p := range ls.batch {
 			switch {
 			case p.c.gone:
+			case p.close && !p.slow:
+				// Its close frame is written or in gnet's buffer, and
+				// nothing may follow it; a reader that stays behind is
+				// closed after the grace.
+				ls.closeWhenWritten(p.c)
 			case p.slow || p.c.gc.OutboundBuffered() > maxOut:
 				ls.dropSlow(p.c)
-			case p.close:
-				ls.closeWhenWritten(p.c)
 			}
 		}
 
@@ -186,6 +194,12 @@ func (ls *loopState) recycle(b []byte) {
 // one stalled reader must not grow the server's memory. Its room hears of it
 // through OnClose, like any disconnect.
 func (ls *loopState) dropSlow(c *conn) {
+	if c.rare != nil && c.rare.dropped {
+		// Queued again between the batch that dropped it and gnet closing
+		// it: its close frame went out already.
+		return
+	}
+	c.rareState().dropped = true
 	ls.mu.Lock()
 	c.slow = true
 	ls.recycle(c.out)

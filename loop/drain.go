@@ -46,10 +46,10 @@ func (ls *loopState) closeWhenWritten(c *conn) {
 	ls.srv.draining.Add(1)
 }
 
-// retire takes a closing client out of its room and the client table as soon
-// as its last bytes are on their way, so that its room hears of the
-// departure, and its seat under --clients is free, without waiting for the
-// socket to close. OnClose does it for connections that end any other way.
+// retire takes a client out of its room and the client table. A client the
+// server closes is retired as soon as its last bytes are on their way, so
+// that its room hears of the departure, and its seat under --clients is
+// free, without waiting for the socket to close; OnClose retires the rest.
 func (ls *loopState) retire(c *conn) {
 	if !c.registered {
 		return

@@ -209,12 +209,7 @@ func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	last.idx = c.idx
 	ls.conns[len(ls.conns)-1] = nil
 	ls.conns = ls.conns[:len(ls.conns)-1]
-	if c.registered {
-		// Deferred, so that a panic announcing the departure (recovered
-		// above) cannot keep the client's seat under --clients taken.
-		defer s.clients.Remove(&c.client)
-		s.rooms.Leave(&c.client, ls)
-	}
+	ls.retire(c) // unless closeWhenWritten did already
 	return gnet.None
 }
 

@@ -213,3 +213,60 @@ func TestARoomEmptiedByAJoinThatPanicsLeavesTheTable(t *testing.T) {
 		t.Fatalf("joining old again should create it afresh, got %s with %d members", b.Room().Name, b.Room().Len())
 	}
 }
+
+// creations records, for each room-created announcement, whether the creator
+// was the room's first member and whether the room bore the creator's name.
+type creations struct {
+	recorder
+	names   map[*Client]string
+	created atomic.Int64
+	wrong   atomic.Int64
+}
+
+func (c *creations) Joined(room *Room, joiner *Client, created bool) {
+	if !created {
+		return
+	}
+	c.created.Add(1)
+	if room.Members()[0] != joiner || room.Name != c.names[joiner] {
+		c.wrong.Add(1)
+	}
+}
+
+// TestTheCreatorOfARoomIsItsFirstMember: when two clients join a room that
+// does not exist at the same moment, exactly one of them is told it created
+// the room, and that one is the first member and gave the room its name, as
+// docs/protocol.md promises client authors.
+func TestTheCreatorOfARoomIsItsFirstMember(t *testing.T) {
+	const rounds = 10000
+	rooms := NewRooms(rounds)
+	ann := &creations{names: make(map[*Client]string)}
+	pairs := make([][2]*Client, rounds)
+	for i := range pairs {
+		pairs[i] = [2]*Client{newClient(2 * i), newClient(2*i + 1)}
+		ann.names[pairs[i][0]], ann.names[pairs[i][1]] = `"first"`, `"second"`
+	}
+	for i, pair := range pairs {
+		id := []byte(fmt.Sprintf("room-%d", i))
+		var start, wg sync.WaitGroup
+		start.Add(1)
+		for _, c := range pair {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start.Wait()
+				if err := rooms.Join(c, id, ann.names[c], ann); err != nil {
+					t.Errorf("join %s: %v", id, err)
+				}
+			}()
+		}
+		start.Done()
+		wg.Wait()
+	}
+	if n := ann.created.Load(); n != rounds {
+		t.Fatalf("%d rooms announced as created, want %d", n, rounds)
+	}
+	if n := ann.wrong.Load(); n != 0 {
+		t.Fatalf("%d of %d rooms were announced as created to a client that was not their first member or whose name they did not bear", n, rounds)
+	}
+}

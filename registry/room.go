@@ -6,7 +6,9 @@ import "sync"
 type Room struct {
 	ID string
 	// Name is the room name as a JSON string token, quotes included, exactly
-	// as its creator sent it.
+	// as its creator (its first member) sent it. It is set under mu when the
+	// creator joins and never changes after; read it inside an Announcer
+	// method, or after joining the room.
 	Name string
 
 	// mu guards the fields below. Announcements of a room's membership are

@@ -49,13 +49,16 @@ func (t *Rooms) shardOf(id string) *roomShard {
 // Len returns the number of rooms.
 func (t *Rooms) Len() int { return int(t.count.Load()) }
 
-// Join puts c into the room id, creating it (named name, a JSON string token)
-// when it does not exist. A client already in a room leaves it in the same
-// step, and only if the join succeeds: a refused join changes nothing.
-// Admission is atomic: a room never holds more than RoomCapacity members and
-// the table never more than its limit of rooms, however many clients join at
-// once. created is reported to the Announcer only for the join that put the
-// room in the table.
+// Join puts c into the room id, creating it when it does not exist. A client
+// already in a room leaves it in the same step, and only if the join
+// succeeds: a refused join changes nothing. Admission is atomic: a room never
+// holds more than RoomCapacity members and the table never more than its
+// limit of rooms, however many clients join at once.
+//
+// The room's creator, as the Announcer is told, is its first member, and the
+// room bears the name (a JSON string token) that member asked for. That need
+// not be the client whose join put the room in the table: another joiner can
+// take the new room's lock first.
 func (t *Rooms) Join(c *Client, id []byte, name string, a Announcer) error {
 	for {
 		if err, retry := t.joinOnce(c, id, name, a); !retry {
@@ -70,15 +73,13 @@ func (t *Rooms) joinOnce(c *Client, id []byte, name string, a Announcer) (err er
 	s := t.shard(id)
 	s.mu.Lock()
 	r := s.m[string(id)]
-	created := false
 	if r == nil {
 		if !t.reserve() {
 			s.mu.Unlock()
 			return ErrRoomLimit, false
 		}
-		r = &Room{ID: string(id), Name: name}
+		r = &Room{ID: string(id)}
 		s.m[r.ID] = r
-		created = true
 	}
 	s.mu.Unlock()
 
@@ -93,14 +94,15 @@ func (t *Rooms) joinOnce(c *Client, id []byte, name string, a Announcer) (err er
 			t.unlink(emptied)
 		}
 	}()
-	return r.admit(c, created, a, &emptied)
+	return r.admit(c, name, a, &emptied)
 }
 
-// admit moves c into r, out of the room it is in. It holds r's lock and, when
-// c is in another room, that room's lock too, taken in the order of their
-// ids. retry is set when r died before its lock was had; *emptied is set to
-// c's old room when c was its last member.
-func (r *Room) admit(c *Client, created bool, a Announcer, emptied **Room) (err error, retry bool) {
+// admit moves c into r, out of the room it is in; r takes name when c is its
+// first member. It holds r's lock and, when c is in another room, that room's
+// lock too, taken in the order of their ids. retry is set when r died before
+// its lock was had; *emptied is set to c's old room when c was its last
+// member.
+func (r *Room) admit(c *Client, name string, a Announcer, emptied **Room) (err error, retry bool) {
 	old := c.room.Load()
 	switch {
 	case old == nil || old == r:
@@ -140,6 +142,12 @@ func (r *Room) admit(c *Client, created bool, a Announcer, emptied **Room) (err 
 			old.dead = true
 			*emptied = old
 		}
+	}
+	// A live room with no members is one nobody has joined yet: a room that
+	// empties dies.
+	created := r.n == 0
+	if created {
+		r.Name = name
 	}
 	r.add(c)
 	c.room.Store(r)

@@ -19,7 +19,7 @@ import (
 // and full-speed relay from a mean of 14.7 to 13.7 µs. Connection churn pays
 // for it, 93–116 µs of CPU a session against 80–101: the acceptor that
 // EnrollContext parks is woken onto the idle P, twice the context switches
-// (README, "what was tried"). The idle P has a cost at a steady rate too:
+// (docs/performance.md). The idle P has a cost at a steady rate too:
 // gnet's poller calls runtime.Gosched each time a loop runs out of events,
 // and with a P idle that wakes a thread to spin on it, about one wake-up for
 // every three messages at 10,000 msgs/s. Without the spare P most runs are

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -159,7 +161,11 @@ func (c Config) validate(minTimeout time.Duration) error {
 		return fmt.Errorf("event loops must not be negative, got %d", c.EventLoops)
 	}
 	for _, o := range c.AllowedOrigins {
-		if o != "*" && !validOrigin(o) {
+		switch {
+		case o == "*":
+		case strings.Contains(o, "*"):
+			return fmt.Errorf("--allowed-origins: %q is a pattern; list each origin, like https://app.example.com", o)
+		case !validOrigin(o):
 			return fmt.Errorf("--allowed-origins: %q is not an origin like https://example.com", o)
 		}
 	}
@@ -170,10 +176,19 @@ func (c Config) validate(minTimeout time.Duration) error {
 }
 
 // validOrigin reports whether o is scheme://host[:port], exactly as browsers
-// send it in the Origin header (no path, not even a trailing slash).
+// send it in the Origin header (no path, not even a trailing slash, and no
+// user), so that an entry that could never match is refused at start.
 func validOrigin(o string) bool {
 	u, err := url.Parse(o)
-	return err == nil && u.Scheme != "" && u.Host != "" && u.Path == "" && u.RawQuery == "" && u.Fragment == ""
+	if err != nil || u.Scheme == "" || u.Host == "" || u.User != nil ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#") {
+		return false
+	}
+	if p := u.Port(); p != "" || strings.HasSuffix(u.Host, ":") {
+		n, err := strconv.Atoi(p)
+		return err == nil && n >= 1 && n <= 65535 && p[0] != '0'
+	}
+	return true
 }
 
 // listenIP resolves Interface to the address to bind; "" means all.

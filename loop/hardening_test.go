@@ -295,7 +295,7 @@ func TestTheLargestMessageFitsTheSmallestOutboundLimit(t *testing.T) {
 }
 
 func TestAllowedOrigins(t *testing.T) {
-	srv := startServer(t, Config{AllowedOrigins: []string{"https://app.example.com"}})
+	srv := startServer(t, Config{AllowedOrigins: []string{"https://app.example.com", "http://localhost:3000", "http://[::1]:8080"}})
 	mate, other := pairInRoom(t, srv, "calm")
 	for _, tc := range []struct {
 		name, origin string
@@ -303,6 +303,9 @@ func TestAllowedOrigins(t *testing.T) {
 	}{
 		{"allowed origin", "https://app.example.com", 101},
 		{"allowed origin, other case", "https://APP.example.com", 101},
+		{"allowed origin with a port", "http://localhost:3000", 101},
+		{"allowed IPv6 origin with a port", "http://[::1]:8080", 101},
+		{"allowed host on another port", "http://localhost:3001", 403},
 		{"other origin", "https://evil.example.net", 403},
 		{"no Origin header (not a browser)", "", 101},
 	} {

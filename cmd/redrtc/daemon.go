@@ -35,7 +35,7 @@ func daemonize(args []string, stdout, stderr io.Writer) int {
 	defer devnull.Close()
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), daemonEnv+"=3")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, daemonLog(stderr, devnull)
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -54,6 +54,19 @@ func daemonize(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "redrtc running in the background, pid %d\n", cmd.Process.Pid)
 	return 0
+}
+
+// daemonLog is where the daemon's logs go: the caller's stderr when that is
+// a regular file (redrtc -d 2>>/var/log/redrtc.log), else nowhere. The
+// daemon leaves the terminal behind, and a pipe it held open would keep
+// whoever reads the pipe waiting until the daemon exits.
+func daemonLog(stderr io.Writer, devnull *os.File) *os.File {
+	if f, ok := stderr.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			return f
+		}
+	}
+	return devnull
 }
 
 // notifyParent tells a waiting --daemon parent whether the server started.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,42 +22,83 @@ type options struct {
 	version bool
 }
 
+// maxTimeoutSec bounds --timeout, --join-timeout and --rate-kick: a day is
+// longer than any of them needs to be, and far from where seconds overflow
+// a time.Duration.
+const maxTimeoutSec = 86400
+
+// decimal is an int flag read in base 10 only. flag.IntVar reads "0443" as
+// octal (291) and "0x1e" as hex, which nobody typing a port means. A value
+// that is not a number is recorded in *bad, so that the error names the
+// flag's long name and range, like the range checks after parsing.
+type decimal struct {
+	p     *int
+	name  string
+	valid string // the range, as the error shows it
+	bad   *error
+}
+
+func (d decimal) String() string {
+	if d.p == nil {
+		return ""
+	}
+	return strconv.Itoa(*d.p)
+}
+
+func (d decimal) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		*d.bad = fmt.Errorf("--%s must be a whole number, %s, got %q", d.name, d.valid, s)
+		return *d.bad
+	}
+	*d.p = n
+	return nil
+}
+
 // parseFlags reads the C server's flags, each with a long and a short name.
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	var timeoutSec, rate, rateKickSec, joinTimeoutSec int
 	var origins string
+	var badNumber error
 	fs := flag.NewFlagSet("redrtc", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	intVar := func(p *int, long, short string, def int) {
-		fs.IntVar(p, long, def, "")
-		fs.IntVar(p, short, def, "")
+	intVar := func(p *int, long, short string, def int, valid string) {
+		*p = def
+		fs.Var(decimal{p, long, valid, &badNumber}, long, "")
+		if short != "" {
+			fs.Var(decimal{p, long, valid, &badNumber}, short, "")
+		}
 	}
+	seconds := fmt.Sprintf("%d-%d seconds", int(loop.MinTimeout/time.Second), maxTimeoutSec)
 	boolVar := func(p *bool, long, short string) {
 		fs.BoolVar(p, long, false, "")
 		if short != "" {
 			fs.BoolVar(p, short, false, "")
 		}
 	}
-	intVar(&o.cfg.Port, "port", "p", 8080)
+	intVar(&o.cfg.Port, "port", "p", 8080, "1-65535")
 	fs.StringVar(&o.cfg.Interface, "interface", "all", "")
 	fs.StringVar(&o.cfg.Interface, "i", "all", "")
-	intVar(&o.cfg.Clients, "clients", "c", loop.DefaultClients)
-	intVar(&o.cfg.Rooms, "rooms", "r", loop.DefaultRooms)
-	intVar(&timeoutSec, "timeout", "t", int(loop.DefaultTimeout/time.Second))
-	fs.IntVar(&rate, "rate", loop.DefaultRate, "")
-	fs.IntVar(&o.cfg.Burst, "burst", loop.DefaultBurst, "")
-	fs.IntVar(&rateKickSec, "rate-kick", int(loop.DefaultRateKick/time.Second), "")
-	fs.IntVar(&o.cfg.MaxOutbound, "max-outbound", loop.DefaultMaxOutbound, "")
-	fs.IntVar(&joinTimeoutSec, "join-timeout", int(loop.DefaultJoinTimeout/time.Second), "")
+	intVar(&o.cfg.Clients, "clients", "c", loop.DefaultClients, fmt.Sprintf("1-%d", loop.MaxClients))
+	intVar(&o.cfg.Rooms, "rooms", "r", loop.DefaultRooms, fmt.Sprintf("1-%d", loop.MaxRooms))
+	intVar(&timeoutSec, "timeout", "t", int(loop.DefaultTimeout/time.Second), seconds)
+	intVar(&rate, "rate", "", loop.DefaultRate, "0-1000000")
+	intVar(&o.cfg.Burst, "burst", "", loop.DefaultBurst, "1-1000000")
+	intVar(&rateKickSec, "rate-kick", "", int(loop.DefaultRateKick/time.Second), fmt.Sprintf("1-%d seconds", maxTimeoutSec))
+	intVar(&o.cfg.MaxOutbound, "max-outbound", "", loop.DefaultMaxOutbound, fmt.Sprintf("%d-%d", 64<<10, 1<<30))
+	intVar(&joinTimeoutSec, "join-timeout", "", int(loop.DefaultJoinTimeout/time.Second), seconds)
 	fs.StringVar(&origins, "allowed-origins", "*", "")
 	boolVar(&o.daemon, "daemon", "d")
 	boolVar(&o.verbose, "verbose", "v")
 	boolVar(&o.version, "version", "")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		switch {
+		case errors.Is(err, flag.ErrHelp):
 			return o, errHelp
+		case badNumber != nil:
+			return o, badNumber
 		}
 		return o, err
 	}
@@ -76,6 +118,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 				o.cfg.AllowedOrigins = append(o.cfg.AllowedOrigins, o2)
 			}
 		}
+		// loop.Config reads no origins as "any origin"; on the command line
+		// an empty list is an unset variable ("$ORIGINS"), not a wish to
+		// turn the check off, which * says plainly.
+		if len(o.cfg.AllowedOrigins) == 0 {
+			return o, fmt.Errorf("--allowed-origins %q names no origin; give * to allow every origin", origins)
+		}
 	}
 	// loop.Config reads 0 as "the default", so a 0 typed on the command line
 	// must be refused here, before it reaches Config.
@@ -89,18 +137,23 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		{"rooms", o.cfg.Rooms, 1, loop.MaxRooms},
 		{"rate", rate, 0, 1_000_000},
 		{"burst", o.cfg.Burst, 1, 1_000_000},
-		{"rate-kick", rateKickSec, 1, 86400},
+		{"rate-kick", rateKickSec, 1, maxTimeoutSec},
 		{"max-outbound", o.cfg.MaxOutbound, 64 << 10, 1 << 30},
 	} {
 		if r.value < r.min || r.value > r.max {
 			return o, fmt.Errorf("--%s must be %d-%d, got %d", r.name, r.min, r.max, r.value)
 		}
 	}
-	if minSec := int(loop.MinTimeout / time.Second); timeoutSec < minSec {
-		return o, fmt.Errorf("--timeout must be at least %d seconds, got %ds", minSec, timeoutSec)
-	}
-	if minSec := int(loop.MinTimeout / time.Second); joinTimeoutSec < minSec {
-		return o, fmt.Errorf("--join-timeout must be at least %d seconds, got %ds", minSec, joinTimeoutSec)
+	for _, r := range []struct {
+		name  string
+		value int
+	}{{"timeout", timeoutSec}, {"join-timeout", joinTimeoutSec}} {
+		if minSec := int(loop.MinTimeout / time.Second); r.value < minSec {
+			return o, fmt.Errorf("--%s must be at least %d seconds, got %ds", r.name, minSec, r.value)
+		}
+		if r.value > maxTimeoutSec {
+			return o, fmt.Errorf("--%s must be at most %d seconds, got %ds", r.name, maxTimeoutSec, r.value)
+		}
 	}
 	return o, nil
 }
@@ -117,31 +170,34 @@ Options:
                         "all" for every interface (default all)
   -c, --clients N       most clients connected at once (1-%d; default %d)
   -r, --rooms N         most rooms open at once (1-%d; default %d)
-  -t, --timeout SEC     close a client silent for SEC seconds (at least %d;
+  -t, --timeout SEC     close a client silent for SEC seconds (%d-%d;
                         default %d); pings go out at a third of it
       --rate N          messages per second each client may send, each
                         started 4 KiB counting as one (0 turns the limit
                         off; default %d)
       --burst N         messages a client may send at once above --rate
                         (default %d)
-      --rate-kick SEC   close a client over its rate for SEC seconds (default %d)
+      --rate-kick SEC   close a client over its rate for SEC seconds
+                        (1-%d; default %d)
       --max-outbound N  close a client with more than N bytes waiting to be
                         sent to it (at least 65536; default %d)
       --join-timeout SEC  close a client in no room for SEC seconds
-                        (at least %d; default %d)
+                        (%d-%d; default %d)
       --allowed-origins LIST  comma-separated browser origins allowed to
                         connect, e.g. https://app.example.com; * for any
                         (default *)
-  -d, --daemon          run in the background, detached from the terminal
+  -d, --daemon          run in the background, detached from the terminal;
+                        logs go to stderr only when it is a file
+                        (2>>/var/log/redrtc.log)
   -v, --verbose         log debug messages
   -h, --help            show this help
       --version         show the version, commit and Go version
 
 Logs go to stderr: readable on a terminal, JSON lines otherwise.
 `, loop.MaxClients, loop.DefaultClients, loop.MaxRooms, loop.DefaultRooms,
-		int(loop.MinTimeout/time.Second), int(loop.DefaultTimeout/time.Second),
-		loop.DefaultRate, loop.DefaultBurst, int(loop.DefaultRateKick/time.Second), loop.DefaultMaxOutbound,
-		int(loop.MinTimeout/time.Second), int(loop.DefaultJoinTimeout/time.Second))
+		int(loop.MinTimeout/time.Second), maxTimeoutSec, int(loop.DefaultTimeout/time.Second),
+		loop.DefaultRate, loop.DefaultBurst, maxTimeoutSec, int(loop.DefaultRateKick/time.Second), loop.DefaultMaxOutbound,
+		int(loop.MinTimeout/time.Second), maxTimeoutSec, int(loop.DefaultJoinTimeout/time.Second))
 }
 
 func goVersion() string { return runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH }

@@ -78,7 +78,7 @@ func TestHelpPrintsUsageOfEveryFlag(t *testing.T) {
 		"-i, --interface ADDR", "(default all)",
 		"-c, --clients N", "(1-65536; default 1024)",
 		"-r, --rooms N", "(1-10000; default 256)",
-		"-t, --timeout SEC", "(at least 30;", "default 300)",
+		"-t, --timeout SEC", "(30-86400;", "default 300)",
 		"-d, --daemon",
 		"-v, --verbose",
 		"-h, --help",
@@ -135,20 +135,39 @@ func TestBadCommandLineExits2NamingTheFlag(t *testing.T) {
 		{"clients zero", []string{"--clients", "0"}, "--clients must be 1-65536, got 0"},
 		{"clients above the maximum", []string{"--clients", "65537"}, "--clients must be 1-65536, got 65537"},
 		{"clients negative, short flag", []string{"-c", "-1"}, "--clients must be 1-65536, got -1"},
-		{"clients not a number", []string{"-c", "abc"}, `invalid value "abc" for flag -c`},
+		{"clients not a number", []string{"-c", "abc"}, `--clients must be a whole number, 1-65536, got "abc"`},
 		{"rooms zero", []string{"--rooms", "0"}, "--rooms must be 1-10000, got 0"},
 		{"rooms above the maximum", []string{"--rooms", "10001"}, "--rooms must be 1-10000, got 10001"},
 		{"rooms above the maximum, short flag", []string{"-r", "20000"}, "--rooms must be 1-10000, got 20000"},
-		{"rooms not a number", []string{"--rooms", "1e3"}, `invalid value "1e3" for flag -rooms`},
+		{"rooms not a number", []string{"--rooms", "1e3"}, `--rooms must be a whole number, 1-10000, got "1e3"`},
 		{"timeout below the minimum", []string{"--timeout", "29"}, "--timeout must be at least 30 seconds, got 29s"},
 		{"timeout below the minimum, short flag", []string{"-t", "10"}, "--timeout must be at least 30 seconds, got 10s"},
 		{"timeout zero", []string{"--timeout", "0"}, "--timeout must be at least 30 seconds, got 0s"},
 		{"timeout negative", []string{"-t", "-30"}, "--timeout must be at least 30 seconds, got -30s"},
-		{"timeout with a unit", []string{"--timeout", "60s"}, `invalid value "60s" for flag -timeout`},
+		{"timeout with a unit", []string{"--timeout", "60s"}, `--timeout must be a whole number, 30-86400 seconds, got "60s"`},
+		{"timeout in hex", []string{"-t", "0x1e"}, `--timeout must be a whole number, 30-86400 seconds, got "0x1e"`},
+		{"timeout above the maximum", []string{"--timeout", "86401"}, "--timeout must be at most 86400 seconds, got 86401s"},
+		{"timeout that would overflow a duration", []string{"--timeout=18446744114"}, "--timeout must be at most 86400 seconds, got 18446744114s"},
+		{"timeout that overflows an int", []string{"-t", "99999999999999999999"}, `--timeout must be a whole number, 30-86400 seconds, got "99999999999999999999"`},
+		{"join-timeout below the minimum", []string{"--join-timeout", "29"}, "--join-timeout must be at least 30 seconds, got 29s"},
+		{"join-timeout above the maximum", []string{"--join-timeout", "9223372037"}, "--join-timeout must be at most 86400 seconds, got 9223372037s"},
+		{"rate-kick above the maximum", []string{"--rate-kick", "86401"}, "--rate-kick must be 1-86400, got 86401"},
+		{"rate not a number", []string{"--rate", "fast"}, `--rate must be a whole number, 0-1000000, got "fast"`},
+		{"max-outbound below the minimum", []string{"--max-outbound", "1000"}, "--max-outbound must be 65536-1073741824, got 1000"},
+		{"allowed origins empty", []string{"--allowed-origins", ""}, `--allowed-origins "" names no origin; give * to allow every origin`},
+		{"allowed origin with a trailing slash", []string{"--allowed-origins", "https://app.example.com/"}, `--allowed-origins: "https://app.example.com/" is not an origin like https://example.com`},
+		{"allowed origin with a user", []string{"--allowed-origins", "https://me@app.example.com"}, `--allowed-origins: "https://me@app.example.com" is not an origin like https://example.com`},
+		{"allowed origin with a port out of range", []string{"--allowed-origins", "https://a.example:99999"}, `--allowed-origins: "https://a.example:99999" is not an origin like https://example.com`},
+		{"allowed origin with an empty port", []string{"--allowed-origins", "https://a.example:"}, `--allowed-origins: "https://a.example:" is not an origin like https://example.com`},
+		{"allowed origin with a query mark", []string{"--allowed-origins", "https://a.example?"}, `--allowed-origins: "https://a.example?" is not an origin like https://example.com`},
+		{"allowed origin without a scheme", []string{"--allowed-origins", "app.example.com"}, `--allowed-origins: "app.example.com" is not an origin like https://example.com`},
+		{"allowed origin as a pattern", []string{"--allowed-origins", "https://app.example.com,https://*.example.com"}, `--allowed-origins: "https://*.example.com" is a pattern; list each origin, like https://app.example.com`},
+		{"allowed origins only commas", []string{"--allowed-origins=, ,"}, `--allowed-origins ", ," names no origin; give * to allow every origin`},
 		{"port above the maximum", []string{"--port", "70000"}, "--port must be 1-65535, got 70000"},
 		{"port zero", []string{"--port", "0"}, "--port must be 1-65535, got 0"},
 		{"port zero, short flag", []string{"-p", "0"}, "--port must be 1-65535, got 0"},
-		{"port not a number", []string{"-p", "http"}, `invalid value "http" for flag -p`},
+		{"port not a number", []string{"-p", "http"}, `--port must be a whole number, 1-65535, got "http"`},
+		{"port with a sign and a letter", []string{"--port=+80x"}, `--port must be a whole number, 1-65535, got "+80x"`},
 		{"interface that does not exist", []string{"--interface", "nosuchif0"}, `--interface "nosuchif0" is neither an IP address nor an interface`},
 		{"interface that does not exist, short flag", []string{"-i", "nosuchif0"}, `--interface "nosuchif0" is neither an IP address nor an interface`},
 		{"unexpected positional argument", []string{"serve"}, `unexpected argument "serve"`},
@@ -197,6 +216,7 @@ func TestParseFlagsLongAndShortNames(t *testing.T) {
 		{"-p", []string{"-p", "9000"}, with(func(o *options) { o.cfg.Port = 9000 })},
 		{"--port=N", []string{"--port=9000"}, with(func(o *options) { o.cfg.Port = 9000 })},
 		{"highest port", []string{"-p", "65535"}, with(func(o *options) { o.cfg.Port = 65535 })},
+		{"a leading zero is still decimal", []string{"-p", "0443"}, with(func(o *options) { o.cfg.Port = 443 })},
 		{"--interface", []string{"--interface", "127.0.0.1"}, with(func(o *options) { o.cfg.Interface = "127.0.0.1" })},
 		{"-i", []string{"-i", "lo"}, with(func(o *options) { o.cfg.Interface = "lo" })},
 		{"--clients", []string{"--clients", "65536"}, with(func(o *options) { o.cfg.Clients = 65536 })},
@@ -586,4 +606,59 @@ func withHardeningDefaults(o options) options {
 		o.cfg.JoinTimeout = loop.DefaultJoinTimeout
 	}
 	return o
+}
+
+// TestDaemonLogsToAFileGivenAsStderr: with --daemon, a log file given as
+// stderr (redrtc -d 2>>file) receives the daemon's logs, from start to exit.
+func TestDaemonLogsToAFileGivenAsStderr(t *testing.T) {
+	t.Parallel()
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "redrtc.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	port := freePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var stdout bytes.Buffer
+	parent := exec.Command(binary, "-d", "-p", strconv.Itoa(port), "-i", "127.0.0.1")
+	parent.Stdout, parent.Stderr = &stdout, logFile
+	if err := parent.Run(); err != nil {
+		t.Fatalf("the --daemon parent: %v", err)
+	}
+	m := backgroundRE.FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("parent stdout %q, want \"redrtc running in the background, pid N\"", stdout.String())
+	}
+	pid, _ := strconv.Atoi(m[1])
+	t.Cleanup(func() {
+		if running(pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	logs := func() string {
+		b, err := os.ReadFile(logFile.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if findLog(logs(), "listening") == "" {
+		t.Errorf("the log file lacks the \"listening\" line once the parent has returned:\n%s", logs())
+	}
+	if err := healthIs(addr, 0, 0)(); err != nil {
+		t.Fatalf("the daemon: %v", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM to the daemon: %v", err)
+	}
+	poll(t, "the daemon exits after SIGTERM", nil, func() error {
+		if running(pid) {
+			return fmt.Errorf("pid %d still running", pid)
+		}
+		return nil
+	})
+	if findLog(logs(), "shutting down") == "" {
+		t.Errorf("the log file lacks the \"shutting down\" line:\n%s", logs())
+	}
+	logLines(t, logs())
 }

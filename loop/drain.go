@@ -43,7 +43,7 @@ func (ls *loopState) closeWhenWritten(c *conn) {
 	}
 	c.rareState().drainBy = now + int64(ls.srv.cfg.closeGrace)
 	ls.draining = append(ls.draining, c)
-	ls.srv.draining.Add(1)
+	ls.srv.closing.Add(1)
 }
 
 // retire takes a client out of its room and the client table. A client the
@@ -66,7 +66,9 @@ func (ls *loopState) retire(c *conn) {
 // linger shuts c for writing, its last bytes written, and leaves it open
 // for at most lingerTime for the client to close its side; input meanwhile
 // is discarded (phaseClosing). When the client closes, gnet reads the end of
-// the stream and closes the connection itself.
+// the stream and closes the connection itself. Stop waits for lingering
+// connections too: closing one early would reset it, and lose the close
+// frame for a client still sending.
 func (ls *loopState) linger(c *conn, now int64) {
 	if err := unix.Shutdown(c.gc.Fd(), unix.SHUT_WR); err != nil {
 		_ = c.gc.Close() // the client is gone already
@@ -74,6 +76,7 @@ func (ls *loopState) linger(c *conn, now int64) {
 	}
 	c.rareState().drainBy = now + int64(lingerTime)
 	ls.lingering = append(ls.lingering, c)
+	ls.srv.closing.Add(1)
 }
 
 // closeDrained moves the draining connections that are written out to
@@ -83,12 +86,12 @@ func (ls *loopState) closeDrained(now int64) {
 	for _, c := range ls.draining {
 		switch {
 		case c.gone:
-			ls.srv.draining.Add(-1)
+			ls.srv.closing.Add(-1)
 		case now >= c.rare.drainBy:
-			ls.srv.draining.Add(-1)
+			ls.srv.closing.Add(-1)
 			_ = c.gc.Close()
 		case c.gc.OutboundBuffered() == 0:
-			ls.srv.draining.Add(-1)
+			ls.srv.closing.Add(-1)
 			ls.linger(c, now)
 		default:
 			kept = append(kept, c)
@@ -101,7 +104,9 @@ func (ls *loopState) closeDrained(now int64) {
 	for _, c := range ls.lingering {
 		switch {
 		case c.gone:
+			ls.srv.closing.Add(-1)
 		case now >= c.rare.drainBy:
+			ls.srv.closing.Add(-1)
 			_ = c.gc.Close()
 		default:
 			kept = append(kept, c)

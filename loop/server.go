@@ -39,9 +39,9 @@ type Server struct {
 	// rate is --rate and --burst in the rate limiter's terms.
 	rate    rateLimit
 	trimmer memoryTrimmer
-	// draining counts closing connections still being written to, over
-	// every loop; Stop waits for it to reach zero.
-	draining atomic.Int64
+	// closing counts, over every loop, the closing connections still being
+	// written to or lingering (drain.go); Stop waits for it to reach zero.
+	closing atomic.Int64
 
 	// The server accepts connections itself (see accept.go) and hands them
 	// to the event loops of a gnet engine that has no listener of its own.

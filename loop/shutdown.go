@@ -46,7 +46,8 @@ const drainPoll = 10 * time.Millisecond
 
 // sayGoodbye queues a goodbye on every event loop and waits until each has
 // written its close frames, those of clients behind on reading included (at
-// most closeGrace), or until ctx ends.
+// most closeGrace), and every client has closed its side (at most lingerTime
+// more), or until ctx ends.
 func (s *Server) sayGoodbye(ctx context.Context) {
 	var wg sync.WaitGroup
 	s.loopsMu.Lock()
@@ -69,7 +70,7 @@ func (s *Server) sayGoodbye(ctx context.Context) {
 	}
 	poll := time.NewTicker(drainPoll)
 	defer poll.Stop()
-	for s.draining.Load() > 0 {
+	for s.closing.Load() > 0 {
 		select {
 		case <-poll.C:
 		case <-ctx.Done():

@@ -1,10 +1,12 @@
 package loop
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -97,6 +99,107 @@ func TestStopWaitsForAClientBehindOnReading(t *testing.T) {
 			t.Fatalf("stop: %v", err)
 		}
 	})
+}
+
+// TestStopLetsAClientStillSendingReadItsCloseFrame: a client that keeps
+// sending while the server stops must still read everything queued for it and
+// its 1001. Closing its socket as soon as the close frame is handed to the
+// kernel, with the client's input unread, would reset the connection, and the
+// bytes the kernel had not yet sent (the close frame among them) would be
+// lost; the server lingers instead, as on every other close.
+func TestStopLetsAClientStillSendingReadItsCloseFrame(t *testing.T) {
+	srv := startServer(t, Config{Rate: -1})
+	r, err := rawDialSmallWindow(srv)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	r.t = t
+	t.Cleanup(func() { _ = r.nc.Close() })
+	_ = r.nc.SetDeadline(time.Now().Add(2 * waitTimeout))
+	id := r.upgrade()
+	var c *conn
+	onClientsLoop(srv, id, func(cc *conn) { c = cc })
+
+	// Pongs the client does not read yet: more than its small receive
+	// window, so some wait in the server's kernel, but all handed over by
+	// gnet, so Stop has nothing of its own to wait for.
+	const pings = 60
+	payload := bytes.Repeat([]byte("p"), 125)
+	var pingFrames []byte
+	for range pings {
+		pingFrames = append(pingFrames, frame(ws.OpPing, true, payload)...)
+	}
+	r.write(pingFrames)
+	eventually(t, "every pong handed to the kernel", func() bool {
+		n := -1
+		onClientsLoop(srv, id, func(c *conn) { n = c.gc.OutboundBuffered() })
+		return n == 0
+	})
+
+	// The client keeps talking, as a busy one does, until it reads.
+	quiet := make(chan struct{})
+	talking := make(chan struct{})
+	go func() {
+		defer close(talking)
+		pong := frame(ws.OpPong, true, nil)
+		for range 1_000_000 {
+			select {
+			case <-quiet:
+				return
+			default:
+			}
+			if _, err := r.nc.Write(pong); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(quiet); <-talking }()
+
+	stopped := stopInBackground(srv)
+	eventually(t, "the server to have closed the client or to linger on it", func() bool {
+		return lingering(srv, c)
+	})
+
+	got := 0
+	for {
+		f := r.readFrame() // fails the test on a reset: the close frame was lost
+		if f.Header.OpCode == ws.OpPong {
+			got++
+			continue
+		}
+		if f.Header.OpCode != ws.OpClose {
+			t.Fatalf("opcode %v, want pongs and then a close frame", f.Header.OpCode)
+		}
+		if code, reason := ws.ParseCloseFrameData(f.Payload); code != ws.StatusGoingAway || reason != goodbyeReason {
+			t.Fatalf("close %d %q, want %d %q", code, reason, ws.StatusGoingAway, goodbyeReason)
+		}
+		break
+	}
+	if got != pings {
+		t.Fatalf("%d pongs before the close frame, want %d", got, pings)
+	}
+	_ = r.nc.Close()
+	if err := <-stopped; err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
+
+// lingering reports whether c is shut for writing and waiting for its client
+// to close (drain.go), or the server has stopped, closing it.
+func lingering(srv *Server, c *conn) bool {
+	found := make(chan bool, 1)
+	err := c.ls.el.Execute(context.Background(), runOnLoop(func() {
+		found <- slices.Contains(c.ls.lingering, c)
+	}))
+	if err != nil {
+		return true // the loop is gone, and c with it
+	}
+	select {
+	case l := <-found:
+		return l
+	case <-srv.Done():
+		return true
+	}
 }
 
 // stopInBackground stops srv on another goroutine and reports the result.

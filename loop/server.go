@@ -30,10 +30,15 @@ type Server struct {
 	rooms    *registry.Rooms
 	upgrader ws.Upgrader
 	// clock is the coarse time, in nanoseconds, that stamps lastSeen; the
-	// ticker advances it.
+	// ticker advances it. It counts from started on the monotonic clock, so
+	// that a step of the wall clock (NTP, a VM restored or migrated) cannot
+	// time every client out at once, or rate-limit them all.
 	clock atomic.Int64
-	// started is the clock's first reading.
+	// started is the wall clock at start, in Unix nanoseconds, and the
+	// clock's first reading; base is the same instant with its monotonic
+	// reading.
 	started int64
+	base    time.Time
 	// tickEvery is how often idle connections are looked for.
 	tickEvery time.Duration
 	// rate is --rate and --burst in the rate limiter's terms.
@@ -124,7 +129,8 @@ func newServer(cfg Config) *Server {
 		done:      make(chan struct{}),
 		loops:     make(map[gnet.EventLoop]*loopState),
 	}
-	s.started = time.Now().UnixNano()
+	s.base = time.Now()
+	s.started = s.base.UnixNano()
 	s.clock.Store(s.started)
 	return s
 }
@@ -287,7 +293,7 @@ func (s *Server) logPanic(v any, client, what string) {
 
 // OnTick advances the clock and asks each loop to look for idle connections.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
-	s.clock.Store(time.Now().UnixNano())
+	s.clock.Store(s.started + int64(time.Since(s.base)))
 	s.trimmer.tick(s.clients.Len(), s.rooms.Len())
 	s.loopsMu.Lock()
 	for _, ls := range s.loops {

@@ -214,6 +214,42 @@ func TestARoomEmptiedByAJoinThatPanicsLeavesTheTable(t *testing.T) {
 	}
 }
 
+// panicsOnLeft is an Announcer whose Left panics, as a bug in the server's
+// encoding would.
+type panicsOnLeft struct{ recorder }
+
+func (p *panicsOnLeft) Left(*Room, *Client) { panic("announcing a departure") }
+
+// TestANewRoomLeftEmptyByAJoinThatPanicsLeavesTheTable: a client moving out
+// of a room others stay in, into a room its join creates, has its departure
+// announced before it enters the new room; when that panics (and the server
+// recovers), the new room, empty, must leave the table, or its seat would
+// stay counted against the limit for good.
+func TestANewRoomLeftEmptyByAJoinThatPanicsLeavesTheTable(t *testing.T) {
+	rooms := NewRooms(2)
+	a, b := newClient(1), newClient(2)
+	for _, c := range []*Client{a, b} {
+		if err := rooms.Join(c, []byte("old"), `"Old"`, &recorder{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the announcer's panic did not reach the caller")
+			}
+		}()
+		_ = rooms.Join(a, []byte("new"), `"New"`, &panicsOnLeft{})
+	}()
+	if rooms.Len() != 1 {
+		t.Fatalf("%d rooms, want only old: the empty new room keeps a seat", rooms.Len())
+	}
+	c := newClient(3)
+	if err := rooms.Join(c, []byte("another"), `"Another"`, &recorder{}); err != nil {
+		t.Fatalf("a second room under a limit of 2: %v", err)
+	}
+}
+
 // creations records, for each room-created announcement, whether the creator
 // was the room's first member and whether the room bore the creator's name.
 type creations struct {

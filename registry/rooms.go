@@ -88,21 +88,25 @@ func (t *Rooms) joinOnce(c *Client, id []byte, name string, a Announcer) (err er
 	// after that: joiners of a dead room retry until it is gone. Deferred,
 	// this runs after admit has let go of the room locks, as the lock order
 	// requires.
-	var emptied *Room
+	var emptied, abandoned *Room
 	defer func() {
 		if emptied != nil {
 			t.unlink(emptied)
 		}
+		if abandoned != nil {
+			t.unlink(abandoned)
+		}
 	}()
-	return r.admit(c, name, a, &emptied)
+	return r.admit(c, name, a, &emptied, &abandoned)
 }
 
 // admit moves c into r, out of the room it is in; r takes name when c is its
 // first member. It holds r's lock and, when c is in another room, that room's
 // lock too, taken in the order of their ids. retry is set when r died before
 // its lock was had; *emptied is set to c's old room when c was its last
-// member.
-func (r *Room) admit(c *Client, name string, a Announcer, emptied **Room) (err error, retry bool) {
+// member, and *abandoned to r when r is new and admit ends (by a panic) with
+// nobody in it.
+func (r *Room) admit(c *Client, name string, a Announcer, emptied, abandoned **Room) (err error, retry bool) {
 	old := c.room.Load()
 	switch {
 	case old == nil || old == r:
@@ -122,6 +126,16 @@ func (r *Room) admit(c *Client, name string, a Announcer, emptied **Room) (err e
 	if r.dead {
 		return nil, true
 	}
+	// A new room left empty, because announcing the move out of c's old room
+	// panicked, would keep its seat under the limit for good: a room without
+	// a roomId has an id nobody else knows. Deferred after the locks, it
+	// runs before they are released.
+	defer func() {
+		if r.n == 0 {
+			r.dead = true
+			*abandoned = r
+		}
+	}()
 	if old == r { // joining the room it is in: leave, then join at the end
 		r.remove(c)
 		if r.n > 0 {

@@ -251,7 +251,13 @@ type rawConn struct {
 
 func dialRaw(t testing.TB, srv *Server) *rawConn {
 	t.Helper()
-	r, err := rawDialErr(srv)
+	return dialRawVia(t, srv, rawDialErr)
+}
+
+// dialRawVia is dialRaw with the dialling function given.
+func dialRawVia(t testing.TB, srv *Server, dial func(*Server) (*rawConn, error)) *rawConn {
+	t.Helper()
+	r, err := dial(srv)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

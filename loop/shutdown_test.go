@@ -109,14 +109,7 @@ func TestStopWaitsForAClientBehindOnReading(t *testing.T) {
 // lost; the server lingers instead, as on every other close.
 func TestStopLetsAClientStillSendingReadItsCloseFrame(t *testing.T) {
 	srv := startServer(t, Config{Rate: -1})
-	r, err := rawDialSmallWindow(srv)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	r.t = t
-	t.Cleanup(func() { _ = r.nc.Close() })
-	_ = r.nc.SetDeadline(time.Now().Add(2 * waitTimeout))
-	id := r.upgrade()
+	r, id := smallWindowClient(t, srv)
 	var c *conn
 	onClientsLoop(srv, id, func(cc *conn) { c = cc })
 
@@ -218,14 +211,7 @@ func stopInBackground(srv *Server) <-chan error {
 // (well under --max-outbound).
 func backedUpClient(t *testing.T, srv *Server) (*rawConn, string) {
 	t.Helper()
-	slow, err := rawDialSmallWindow(srv)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	slow.t = t
-	t.Cleanup(func() { _ = slow.nc.Close() })
-	_ = slow.nc.SetDeadline(time.Now().Add(2 * waitTimeout))
-	slowID := slow.upgrade()
+	slow, slowID := smallWindowClient(t, srv)
 	sender := dial(t, srv)
 	sender.join("backlog")
 	slow.write(maskedText(`{"event":"join-room","data":{"roomId":"backlog"}}`))
@@ -237,6 +223,15 @@ func backedUpClient(t *testing.T, srv *Server) (*rawConn, string) {
 		return queuedInGnet(srv, slowID) > 0
 	})
 	return slow, slowID
+}
+
+// smallWindowClient returns an upgraded client with a 4 KiB receive buffer
+// (rawDialSmallWindow), and its id.
+func smallWindowClient(t *testing.T, srv *Server) (*rawConn, string) {
+	t.Helper()
+	r := dialRawVia(t, srv, rawDialSmallWindow)
+	_ = r.nc.SetDeadline(time.Now().Add(2 * waitTimeout))
+	return r, r.upgrade()
 }
 
 // queuedInGnet is how many bytes gnet holds for the client with this id.

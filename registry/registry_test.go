@@ -194,14 +194,7 @@ func TestARoomEmptiedByAJoinThatPanicsLeavesTheTable(t *testing.T) {
 	if err := rooms.Join(a, []byte("old"), `"Old"`, &recorder{}); err != nil {
 		t.Fatal(err)
 	}
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Fatal("the announcer's panic did not reach the caller")
-			}
-		}()
-		_ = rooms.Join(a, []byte("new"), `"New"`, &panicsOnJoin{})
-	}()
+	joinThatPanics(t, rooms, a, "new", &panicsOnJoin{})
 	if rooms.Len() != 1 {
 		t.Fatalf("%d rooms, want only the one a moved to", rooms.Len())
 	}
@@ -212,6 +205,18 @@ func TestARoomEmptiedByAJoinThatPanicsLeavesTheTable(t *testing.T) {
 	if b.Room().Name != `"Old again"` || b.Room().Len() != 1 {
 		t.Fatalf("joining old again should create it afresh, got %s with %d members", b.Room().Name, b.Room().Len())
 	}
+}
+
+// joinThatPanics moves c into room id with an Announcer that panics, and
+// checks that the panic reaches the caller, as the server's recover needs.
+func joinThatPanics(t *testing.T, rooms *Rooms, c *Client, id string, a Announcer) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Fatal("the announcer's panic did not reach the caller")
+		}
+	}()
+	_ = rooms.Join(c, []byte(id), `"New"`, a)
 }
 
 // panicsOnLeft is an Announcer whose Left panics, as a bug in the server's
@@ -233,14 +238,7 @@ func TestANewRoomLeftEmptyByAJoinThatPanicsLeavesTheTable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Fatal("the announcer's panic did not reach the caller")
-			}
-		}()
-		_ = rooms.Join(a, []byte("new"), `"New"`, &panicsOnLeft{})
-	}()
+	joinThatPanics(t, rooms, a, "new", &panicsOnLeft{})
 	if rooms.Len() != 1 {
 		t.Fatalf("%d rooms, want only old: the empty new room keeps a seat", rooms.Len())
 	}

@@ -28,30 +28,56 @@ type options struct {
 const maxTimeoutSec = 86400
 
 // decimal is an int flag read in base 10 only. flag.IntVar reads "0443" as
-// octal (291) and "0x1e" as hex, which nobody typing a port means. A value
-// that is not a number is recorded in *bad, so that the error names the
-// flag's long name and range, like the range checks after parsing.
+// octal (291) and "0x1e" as hex, which nobody typing a port means. It holds
+// the flag's range, for two errors: a value that is not a number is
+// recorded in *bad by Set, and one out of range is found by check after
+// parsing (defaults are never Set).
 type decimal struct {
-	p     *int
-	name  string
-	valid string // the range, as the error shows it
-	bad   *error
+	p        *int
+	name     string
+	min, max int
+	// seconds marks a duration: its range reads "30-86400 seconds".
+	seconds bool
+	// atLeast makes check's errors read "at least"/"at most", as
+	// --timeout's always have.
+	atLeast bool
+	bad     *error
 }
 
-func (d decimal) String() string {
+func (d *decimal) String() string {
 	if d.p == nil {
 		return ""
 	}
 	return strconv.Itoa(*d.p)
 }
 
-func (d decimal) Set(s string) error {
+func (d *decimal) Set(s string) error {
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		*d.bad = fmt.Errorf("--%s must be a whole number, %s, got %q", d.name, d.valid, s)
+		valid := fmt.Sprintf("%d-%d", d.min, d.max)
+		if d.seconds {
+			valid += " seconds"
+		}
+		*d.bad = fmt.Errorf("--%s must be a whole number, %s, got %q", d.name, valid, s)
 		return *d.bad
 	}
 	*d.p = n
+	return nil
+}
+
+// check refuses a value out of range. loop.Config reads 0 as "the default",
+// so a 0 typed on the command line must be refused here, before it reaches
+// Config.
+func (d *decimal) check() error {
+	v := *d.p
+	switch {
+	case !d.atLeast && (v < d.min || v > d.max):
+		return fmt.Errorf("--%s must be %d-%d, got %d", d.name, d.min, d.max, v)
+	case d.atLeast && v < d.min:
+		return fmt.Errorf("--%s must be at least %d seconds, got %ds", d.name, d.min, v)
+	case d.atLeast && v > d.max:
+		return fmt.Errorf("--%s must be at most %d seconds, got %ds", d.name, d.max, v)
+	}
 	return nil
 }
 
@@ -64,31 +90,35 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("redrtc", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	intVar := func(p *int, long, short string, def int, valid string) {
+	// decimals are checked in the order they are made here.
+	var decimals []*decimal
+	intVar := func(p *int, long, short string, def int, d decimal) {
 		*p = def
-		fs.Var(decimal{p, long, valid, &badNumber}, long, "")
+		d.p, d.name, d.bad = p, long, &badNumber
+		decimals = append(decimals, &d)
+		fs.Var(&d, long, "")
 		if short != "" {
-			fs.Var(decimal{p, long, valid, &badNumber}, short, "")
+			fs.Var(&d, short, "")
 		}
 	}
-	seconds := fmt.Sprintf("%d-%d seconds", int(loop.MinTimeout/time.Second), maxTimeoutSec)
+	minSec := int(loop.MinTimeout / time.Second)
 	boolVar := func(p *bool, long, short string) {
 		fs.BoolVar(p, long, false, "")
 		if short != "" {
 			fs.BoolVar(p, short, false, "")
 		}
 	}
-	intVar(&o.cfg.Port, "port", "p", 8080, "1-65535")
+	intVar(&o.cfg.Port, "port", "p", 8080, decimal{min: 1, max: 65535})
 	fs.StringVar(&o.cfg.Interface, "interface", "all", "")
 	fs.StringVar(&o.cfg.Interface, "i", "all", "")
-	intVar(&o.cfg.Clients, "clients", "c", loop.DefaultClients, fmt.Sprintf("1-%d", loop.MaxClients))
-	intVar(&o.cfg.Rooms, "rooms", "r", loop.DefaultRooms, fmt.Sprintf("1-%d", loop.MaxRooms))
-	intVar(&timeoutSec, "timeout", "t", int(loop.DefaultTimeout/time.Second), seconds)
-	intVar(&rate, "rate", "", loop.DefaultRate, "0-1000000")
-	intVar(&o.cfg.Burst, "burst", "", loop.DefaultBurst, "1-1000000")
-	intVar(&rateKickSec, "rate-kick", "", int(loop.DefaultRateKick/time.Second), fmt.Sprintf("1-%d seconds", maxTimeoutSec))
-	intVar(&o.cfg.MaxOutbound, "max-outbound", "", loop.DefaultMaxOutbound, fmt.Sprintf("%d-%d", 64<<10, 1<<30))
-	intVar(&joinTimeoutSec, "join-timeout", "", int(loop.DefaultJoinTimeout/time.Second), seconds)
+	intVar(&o.cfg.Clients, "clients", "c", loop.DefaultClients, decimal{min: 1, max: loop.MaxClients})
+	intVar(&o.cfg.Rooms, "rooms", "r", loop.DefaultRooms, decimal{min: 1, max: loop.MaxRooms})
+	intVar(&rate, "rate", "", loop.DefaultRate, decimal{min: 0, max: 1_000_000})
+	intVar(&o.cfg.Burst, "burst", "", loop.DefaultBurst, decimal{min: 1, max: 1_000_000})
+	intVar(&rateKickSec, "rate-kick", "", int(loop.DefaultRateKick/time.Second), decimal{min: 1, max: maxTimeoutSec, seconds: true})
+	intVar(&o.cfg.MaxOutbound, "max-outbound", "", loop.DefaultMaxOutbound, decimal{min: 64 << 10, max: 1 << 30})
+	intVar(&timeoutSec, "timeout", "t", int(loop.DefaultTimeout/time.Second), decimal{min: minSec, max: maxTimeoutSec, seconds: true, atLeast: true})
+	intVar(&joinTimeoutSec, "join-timeout", "", int(loop.DefaultJoinTimeout/time.Second), decimal{min: minSec, max: maxTimeoutSec, seconds: true, atLeast: true})
 	fs.StringVar(&origins, "allowed-origins", "*", "")
 	boolVar(&o.daemon, "daemon", "d")
 	boolVar(&o.verbose, "verbose", "v")
@@ -125,34 +155,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("--allowed-origins %q names no origin; give * to allow every origin", origins)
 		}
 	}
-	// loop.Config reads 0 as "the default", so a 0 typed on the command line
-	// must be refused here, before it reaches Config.
-	for _, r := range []struct {
-		name     string
-		value    int
-		min, max int
-	}{
-		{"port", o.cfg.Port, 1, 65535},
-		{"clients", o.cfg.Clients, 1, loop.MaxClients},
-		{"rooms", o.cfg.Rooms, 1, loop.MaxRooms},
-		{"rate", rate, 0, 1_000_000},
-		{"burst", o.cfg.Burst, 1, 1_000_000},
-		{"rate-kick", rateKickSec, 1, maxTimeoutSec},
-		{"max-outbound", o.cfg.MaxOutbound, 64 << 10, 1 << 30},
-	} {
-		if r.value < r.min || r.value > r.max {
-			return o, fmt.Errorf("--%s must be %d-%d, got %d", r.name, r.min, r.max, r.value)
-		}
-	}
-	for _, r := range []struct {
-		name  string
-		value int
-	}{{"timeout", timeoutSec}, {"join-timeout", joinTimeoutSec}} {
-		if minSec := int(loop.MinTimeout / time.Second); r.value < minSec {
-			return o, fmt.Errorf("--%s must be at least %d seconds, got %ds", r.name, minSec, r.value)
-		}
-		if r.value > maxTimeoutSec {
-			return o, fmt.Errorf("--%s must be at most %d seconds, got %ds", r.name, maxTimeoutSec, r.value)
+	for _, d := range decimals {
+		if err := d.check(); err != nil {
+			return o, err
 		}
 	}
 	return o, nil

@@ -2,13 +2,14 @@ package main
 
 import (
 	"runtime"
+	"strconv"
 
 	"github.com/redrtc/redrtc/loop"
 )
 
 // reserveSpareProc runs the event loops with one scheduler P more than there
-// are loops, unless GOMAXPROCS is set in the environment, which then decides
-// both counts as before.
+// are loops, unless a GOMAXPROCS the runtime obeys is set in the
+// environment, which then decides both counts as before.
 //
 // Each event loop blocks in epoll_wait while it holds a P. With as many Ps as
 // loops, every P is then in a syscall with none idle, so the runtime's sysmon
@@ -30,13 +31,23 @@ import (
 // limit as it changes (Go 1.25 and later); the loop count is fixed at start
 // anyway.
 func reserveSpareProc(cfg *loop.Config, getenv func(string) string) {
-	if getenv("GOMAXPROCS") != "" {
+	if runtimeObeys(getenv("GOMAXPROCS")) {
 		return
 	}
 	if cfg.EventLoops == 0 {
 		cfg.EventLoops = defaultProcs
 	}
 	runtime.GOMAXPROCS(cfg.EventLoops + 1)
+}
+
+// runtimeObeys reports whether the runtime took its P count from this
+// GOMAXPROCS value. It ignores one that is not a positive base-10 int32
+// ("abc", "0", "0x4"), and so must we, or such a value would cost the
+// server its spare P while changing nothing else. The test is the
+// runtime's own (schedinit in runtime/proc.go).
+func runtimeObeys(gomaxprocs string) bool {
+	n, err := strconv.ParseInt(gomaxprocs, 10, 32)
+	return err == nil && n > 0
 }
 
 // defaultProcs is the runtime's own GOMAXPROCS, read before anything changes

@@ -24,6 +24,8 @@ func TestEventLoopsGetOneSpareSchedulerP(t *testing.T) {
 		{"GOMAXPROCS unset: one loop per P, plus a spare P", "", 0, 1},
 		{"GOMAXPROCS=3 decides both", "3", 3, 0},
 		{"GOMAXPROCS=1 decides both", "1", 1, 0},
+		{"GOMAXPROCS=abc, which the runtime ignores, is ignored", "abc", 0, 1},
+		{"GOMAXPROCS=0, which the runtime ignores, is ignored", "0", 0, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -71,14 +71,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error().Msg("server stopped unexpectedly")
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
-	if err := srv.Stop(ctx); err != nil {
-		log.Error().Err(err).Msg("shutdown")
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Stop(ctx) }()
+	// A second signal is someone who will not wait for the clients'
+	// goodbyes (up to stopTimeout): exit now, as servers conventionally do.
+	select {
+	case err := <-stopped:
+		if err != nil {
+			log.Error().Err(err).Msg("shutdown")
+			return 1
+		}
+		return 0
+	case s := <-sig:
+		log.Warn().Stringer("signal", s).Msg("second signal: exiting without waiting for clients")
 		return 1
 	}
-	return 0
 }
+
+// stopTimeout bounds a graceful shutdown: the close frames of clients slow
+// to read (up to 5 s) and their replies (up to 2 s more).
+const stopTimeout = 10 * time.Second
 
 // newLogger logs for people on a terminal and as JSON lines otherwise.
 func newLogger(w io.Writer, verbose bool) zerolog.Logger {

@@ -370,6 +370,28 @@ func TestServerAnswersHealthzAndWebSocketAndStopsOnSIGTERM(t *testing.T) {
 	}
 }
 
+func TestASecondSignalExitsWithoutWaitingForClients(t *testing.T) {
+	t.Parallel()
+	p, addr := serve(t, "-i", "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	// It never reads, so it never answers the server's close frame: the
+	// graceful shutdown waits 2 s for it, the window for the second signal.
+	dial(t, ctx, addr)
+	poll(t, "the client is counted", p.exited, healthIs(addr, 1, 0))
+
+	p.signal(syscall.SIGTERM)
+	poll(t, "shutting down is logged", p.exited, logged(p, "shutting down"))
+	p.signal(syscall.SIGINT)
+	if code := p.wait(); code != 1 {
+		t.Errorf("exit %d after a second signal, want 1", code)
+	}
+	line := findLog(p.stderr.String(), "second signal: exiting without waiting for clients")
+	if line == "" || !strings.Contains(line, `"level":"warn"`) || !strings.Contains(line, `"signal":"interrupt"`) {
+		t.Errorf("second signal logged as %q, want a warning naming the signal", line)
+	}
+}
+
 func TestServerListensOnTheInterfaceGiven(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -14,8 +16,10 @@ import (
 // descriptor on which the child reports whether it started.
 const daemonEnv = "REDRTC_DAEMON_READY_FD"
 
-// daemonize re-runs the binary in a new session with no terminal, waits until
-// the child reports that it is listening (or why it is not), and returns.
+// daemonize re-runs the binary in a new session with no terminal, in /,
+// holding none of the caller's files but the log file it may be given; waits
+// until the child reports that it is listening (or why it is not); and
+// returns.
 func daemonize(args []string, stdout, stderr io.Writer) int {
 	exe, err := os.Executable()
 	if err != nil {
@@ -33,8 +37,21 @@ func daemonize(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer devnull.Close()
+	if err := closeInheritedOnExec(); err != nil {
+		fmt.Fprintf(stderr, "redrtc: daemon: %v\n", err)
+		return 1
+	}
+	// Until the child is ready, an interrupt is for both processes: the
+	// child is in its own session, out of reach of the terminal's Ctrl-C.
+	// One that comes later is ignored; this process is about to exit 0.
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), daemonEnv+"=3")
+	// No flag names a file, so / costs nothing and keeps the daemon from
+	// pinning the directory it was started in (an unmountable disk).
+	cmd.Dir = "/"
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, daemonLog(stderr, devnull)
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -43,9 +60,22 @@ func daemonize(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	w.Close()
-	line, _ := bufio.NewReader(r).ReadString('\n')
-	r.Close()
-	if line = strings.TrimSpace(line); line != "ready" {
+	reported := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		r.Close()
+		reported <- strings.TrimSpace(line)
+	}()
+	var line string
+	select {
+	case line = <-reported:
+	case s := <-interrupted:
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		fmt.Fprintf(stderr, "redrtc: daemon: %v before the background process was ready; stopped it\n", s)
+		return 1
+	}
+	if line != "ready" {
 		if line == "" {
 			line = "the background process exited before it was ready"
 		}
@@ -54,6 +84,28 @@ func daemonize(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "redrtc running in the background, pid %d\n", cmd.Process.Pid)
 	return 0
+}
+
+// closeInheritedOnExec marks every descriptor above stderr close-on-exec.
+// Go opens its own that way, but not the ones this process inherited: a
+// pipe its caller left open (make's jobserver, a script's $(...)) would stay
+// open in the daemon for as long as it runs, and whoever reads that pipe
+// would wait as long.
+func closeInheritedOnExec() error {
+	dir := "/proc/self/fd"
+	if _, err := os.Stat(dir); err != nil {
+		dir = "/dev/fd" // the BSDs and macOS
+	}
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("list open files: %w", err)
+	}
+	for _, e := range fds {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
 
 // daemonLog is where the daemon's logs go: the caller's stderr when that is

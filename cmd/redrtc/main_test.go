@@ -609,6 +609,128 @@ func TestDaemonDetachesAndStopsOnSIGTERM(t *testing.T) {
 	})
 }
 
+// TestDaemonLeavesTheCallersDirectoryAndFiles: the daemon runs in /, and a
+// pipe its caller left open is not held open by it (make's jobserver, a
+// script reading $(...) until every writer is gone).
+func TestDaemonLeavesTheCallersDirectoryAndFiles(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	t.Parallel()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	pipe, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", pw.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	var stdout bytes.Buffer
+	parent := exec.Command(binary, "-d", "-p", strconv.Itoa(port), "-i", "127.0.0.1")
+	parent.Dir = t.TempDir()
+	parent.Stdout = &stdout
+	// fd 3 and fd 4 in the parent, as a caller would leave them; the
+	// daemon's own fd 3 is its ready pipe, so the one to look for is 4.
+	parent.ExtraFiles = []*os.File{pw, pw}
+	if err := parent.Run(); err != nil {
+		t.Fatalf("the --daemon parent: %v", err)
+	}
+	m := backgroundRE.FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("parent stdout %q, want \"redrtc running in the background, pid N\"", stdout.String())
+	}
+	pid, _ := strconv.Atoi(m[1])
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+
+	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err != nil || cwd != "/" {
+		t.Errorf("the daemon's working directory is %q (%v), want /", cwd, err)
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		if target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); target == pipe {
+			t.Errorf("the daemon holds the caller's pipe as fd %s", fd.Name())
+		}
+	}
+}
+
+// TestInterruptingTheDaemonParentStopsTheDaemon: the child runs in its own
+// session, so a Ctrl-C while the parent waits for it reaches the parent
+// alone; the parent must not leave behind a server whose pid it never told.
+func TestInterruptingTheDaemonParentStopsTheDaemon(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("finds the child in /proc")
+	}
+	t.Parallel()
+	// The child is caught and stopped before it reports ready; it may be
+	// too quick for that, and then the parent simply succeeds. Each try
+	// that catches it is a full check.
+	const tries = 20
+	caught := 0
+	for range tries {
+		parent := startBinary(t, "-d", "-p", strconv.Itoa(freePort(t)), "-i", "127.0.0.1")
+		child := daemonChildOf(parent.cmd.Process.Pid, parent.exited)
+		if child == 0 || syscall.Kill(child, syscall.SIGSTOP) != nil {
+			parent.wait()
+			continue
+		}
+		t.Cleanup(func() { _ = syscall.Kill(child, syscall.SIGKILL) })
+		_ = parent.cmd.Process.Signal(syscall.SIGINT)
+		code := parent.wait()
+		if backgroundRE.MatchString(parent.stdout.String()) {
+			_ = syscall.Kill(child, syscall.SIGKILL)
+			continue // the child reported ready before it was stopped
+		}
+		caught++
+		if code != 1 {
+			t.Errorf("the interrupted parent exited %d, want 1", code)
+		}
+		if s := parent.stderr.String(); !strings.Contains(s, "interrupt before the background process was ready; stopped it") {
+			t.Errorf("parent stderr %q, want it to say the background process was stopped", s)
+		}
+		if running(child) {
+			t.Errorf("the background process %d still runs after its parent was interrupted", child)
+		}
+		break
+	}
+	if caught == 0 {
+		t.Skipf("in %d tries the background process was ready before it could be stopped", tries)
+	}
+}
+
+// daemonChildOf returns the pid of the daemon process that the --daemon
+// parent pid started, once it runs the binary (a child stopped between fork
+// and exec would stop its parent too), looking until then or until the
+// parent exits (then 0). It spins rather than polls: the child must be found
+// before it starts listening.
+func daemonChildOf(pid int, exited <-chan struct{}) int {
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return 0
+		default:
+		}
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+		for _, f := range tasks {
+			b, _ := os.ReadFile(f)
+			if fields := strings.Fields(string(b)); len(fields) > 0 {
+				env, _ := os.ReadFile("/proc/" + fields[0] + "/environ")
+				if bytes.Contains(env, []byte(daemonEnv+"=")) {
+					child, _ := strconv.Atoi(fields[0])
+					return child
+				}
+			}
+		}
+	}
+	return 0
+}
+
 // withHardeningDefaults fills in the hardening flags' defaults, which every
 // parse sets explicitly.
 func withHardeningDefaults(o options) options {

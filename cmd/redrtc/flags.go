@@ -123,7 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	boolVar(&o.daemon, "daemon", "d")
 	boolVar(&o.verbose, "verbose", "v")
 	boolVar(&o.version, "version", "")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(getoptForms(fs, args)); err != nil {
 		switch {
 		case errors.Is(err, flag.ErrHelp):
 			return o, errHelp
@@ -163,6 +163,76 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
+// getoptForms rewrites the two forms of a getopt command line (how a C
+// program, like the server RedRTC replaces, reads its flags) that Go's flag
+// package does not read: a short flag with its value attached (-p9000
+// becomes -p 9000) and short flags bundled (-dv becomes -d -v, and -dp9000
+// -d -p 9000). Arguments that name a flag as they are (-p, -port,
+// --port=9000) and flags' values are left alone, and so is anything else,
+// for the flag package to read or refuse with its own message.
+func getoptForms(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args)+2)
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) < 2 || a[0] != '-' {
+			out = append(out, a)
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		if f := fs.Lookup(name); f != nil {
+			out = append(out, a)
+			if !hasValue && !isBoolFlag(f) && i+1 < len(args) {
+				i++
+				out = append(out, args[i])
+			}
+			continue
+		}
+		bundle, valueNext := splitShortFlags(fs, a)
+		if bundle == nil {
+			out = append(out, a)
+			continue
+		}
+		out = append(out, bundle...)
+		if valueNext && i+1 < len(args) {
+			i++
+			out = append(out, args[i])
+		}
+	}
+	return out
+}
+
+// splitShortFlags reads a ("-dvp9000") as getopt would: one-letter flags,
+// the first that takes a value ending the bundle with the rest as its value,
+// or with valueNext when nothing is left of a. It returns nil when a is not
+// such a bundle: a long flag, or a letter that names no flag.
+func splitShortFlags(fs *flag.FlagSet, a string) (bundle []string, valueNext bool) {
+	if strings.HasPrefix(a, "--") {
+		return nil, false
+	}
+	for j := 1; j < len(a); j++ {
+		f := fs.Lookup(a[j : j+1])
+		if f == nil {
+			return nil, false
+		}
+		bundle = append(bundle, "-"+f.Name)
+		if !isBoolFlag(f) {
+			if rest := a[j+1:]; rest != "" {
+				return append(bundle, rest), false
+			}
+			return bundle, true
+		}
+	}
+	return bundle, false
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
 func printUsage(w io.Writer) {
 	fmt.Fprintf(w, `Usage: redrtc [options]
 
@@ -198,7 +268,9 @@ Options:
   -h, --help            show this help
       --version         show the version, commit and Go version
 
-Logs go to stderr: readable on a terminal, JSON lines otherwise.
+Short flags may take their value attached and be bundled, as getopt reads
+them: -p9000, -dv. Logs go to stderr: readable on a terminal, JSON lines
+otherwise.
 `, loop.MaxClients, loop.DefaultClients, loop.MaxRooms, loop.DefaultRooms,
 		int(loop.MinTimeout/time.Second), maxTimeoutSec, int(loop.DefaultTimeout/time.Second),
 		loop.DefaultRate, loop.DefaultBurst, maxTimeoutSec, int(loop.DefaultRateKick/time.Second), loop.DefaultMaxOutbound,

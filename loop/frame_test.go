@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"syscall"
@@ -257,6 +258,25 @@ func TestHTTPEndpoints(t *testing.T) {
 			}
 			stillRelaying(t, mate, other)
 		})
+	}
+}
+
+// TestHealthzAnswersHEAD: load balancers that check health with HEAD get
+// GET's status and head, and no body.
+func TestHealthzAnswersHEAD(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv)
+	r.write([]byte("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+	resp, err := http.ReadResponse(r.br, &http.Request{Method: http.MethodHead})
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || resp.ContentLength <= 0 {
+		t.Fatalf("status %d, Content-Type %q, Content-Length %d; want 200, application/json and GET's length",
+			resp.StatusCode, resp.Header.Get("Content-Type"), resp.ContentLength)
+	}
+	if rest, err := io.ReadAll(r.br); err != nil || len(rest) != 0 {
+		t.Fatalf("after the head: %q (%v), want nothing, then the end of the stream", rest, err)
 	}
 }
 

@@ -82,8 +82,8 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 		return len(buf)
 	}
 	if !hasHeader(req, "upgrade") {
-		if string(method) == "GET" && string(path) == "/healthz" {
-			s.healthz(c)
+		if m := string(method); (m == "GET" || m == "HEAD") && string(path) == "/healthz" {
+			s.healthz(c, m == "HEAD")
 		} else {
 			s.httpReply(c, "426 Upgrade Required", "this is a WebSocket endpoint\n")
 		}
@@ -139,8 +139,9 @@ func (s *Server) admit(c *conn) {
 	c.Send(ls.finish(proto.AppendClientID(ls.begin(), id), ws.OpText))
 }
 
-// healthz answers GET /healthz with the current counts.
-func (s *Server) healthz(c *conn) {
+// healthz answers GET /healthz with the current counts, and HEAD /healthz
+// (the health check some load balancers send) with the same head alone.
+func (s *Server) healthz(c *conn, head bool) {
 	body := c.ls.enc[:0]
 	body = append(body, `{"status":"ok","clients":`...)
 	body = strconv.AppendInt(body, int64(s.clients.Len()), 10)
@@ -150,7 +151,7 @@ func (s *Server) healthz(c *conn) {
 	body = strconv.AppendUint(body, heapBytes(), 10)
 	body = append(body, "}\n"...)
 	c.ls.enc = body
-	s.httpResponse(c, "200 OK", "application/json", body)
+	s.httpResponse(c, "200 OK", "application/json", body, !head)
 }
 
 // heapBytes reads the bytes of live and not yet swept heap objects, without
@@ -166,10 +167,12 @@ func heapBytes() uint64 {
 
 // httpReply answers a request that is not upgraded and closes.
 func (s *Server) httpReply(c *conn, status, body string) {
-	s.httpResponse(c, status, "text/plain; charset=utf-8", []byte(body))
+	s.httpResponse(c, status, "text/plain; charset=utf-8", []byte(body), true)
 }
 
-func (s *Server) httpResponse(c *conn, status, contentType string, body []byte) {
+// httpResponse sends a response with body, or only its head when sendBody
+// is false (a HEAD request), and closes.
+func (s *Server) httpResponse(c *conn, status, contentType string, body []byte, sendBody bool) {
 	out := c.ls.httpOut[:0]
 	out = append(out, "HTTP/1.1 "...)
 	out = append(out, status...)
@@ -181,7 +184,9 @@ func (s *Server) httpResponse(c *conn, status, contentType string, body []byte) 
 		out = append(out, "\r\nUpgrade: websocket"...)
 	}
 	out = append(out, "\r\nConnection: close\r\n\r\n"...)
-	out = append(out, body...)
+	if sendBody {
+		out = append(out, body...)
+	}
 	c.ls.httpOut = out
 	c.sendAndClose(out)
 }

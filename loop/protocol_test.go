@@ -2,6 +2,7 @@ package loop
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -65,6 +66,31 @@ func TestJoinRoom(t *testing.T) {
 			t.Fatalf("room-created %s", created.Data)
 		}
 		c.expect("room-joined")
+		c.expect("participants")
+	})
+	t.Run("joining the room you are in moves you to the end; room-mates see you leave and come back", func(t *testing.T) {
+		a.send("join-room", map[string]any{"roomId": "lobby", "roomName": "ignored"})
+		joined := a.expect("room-joined")
+		if joined.str(t, "roomName") != "The Lobby" || !slices.Equal(joined.list(t, "participants"), []string{b.id, a.id}) {
+			t.Fatalf("room-joined %s, want The Lobby with b then a", joined.Data)
+		}
+		a.expect("participants")
+		for _, want := range [][]string{{b.id}, {b.id, a.id}} {
+			if got := b.expect("participants").list(t, "participants"); !slices.Equal(got, want) {
+				t.Fatalf("b saw participants %v, want %v", got, want)
+			}
+		}
+	})
+	t.Run("joining the room you are alone in keeps it: no room-created, same name", func(t *testing.T) {
+		c := dial(t, srv)
+		c.send("join-room", map[string]any{"roomId": "solo", "roomName": "first"})
+		c.expect("room-created")
+		c.expect("room-joined")
+		c.expect("participants")
+		c.send("join-room", map[string]any{"roomId": "solo", "roomName": "second"})
+		if joined := c.expect("room-joined"); joined.str(t, "roomName") != "first" {
+			t.Fatalf("room-joined %s, want the room still named first", joined.Data)
+		}
 		c.expect("participants")
 	})
 	t.Run("joining another room leaves the current one first", func(t *testing.T) {
@@ -156,6 +182,21 @@ func TestRelayTargetMustShareTheRoom(t *testing.T) {
 	outsider.expectError("target-not-found", "offer")
 	b.send("ping", map[string]any{})
 	b.expect("pong")
+}
+
+// TestTargetClientIDMatchesInEitherCase: a client id is a UUID, whose hex
+// digits RFC 9562 reads in either case; anything else is no client id.
+func TestTargetClientIDMatchesInEitherCase(t *testing.T) {
+	srv := startServer(t, Config{})
+	a, b := pairInRoom(t, srv, "r")
+	a.send("ice-candidate", map[string]any{"targetClientId": strings.ToUpper(b.id), "candidate": 1})
+	if got := b.expect("ice-candidate").str(t, "fromClientId"); got != a.id {
+		t.Fatalf("fromClientId %q, want %q", got, a.id)
+	}
+	for _, target := range []string{"*", "r", b.id[:35], " " + b.id} {
+		a.send("offer", map[string]any{"targetClientId": target, "offer": 1})
+		a.expectError("bad-request", "offer")
+	}
 }
 
 func TestPingPong(t *testing.T) {

@@ -121,6 +121,24 @@ func TestRoomLimit(t *testing.T) {
 	c.expect("room-created")
 }
 
+// TestRoomLimitCountsTheNewRoomFirst: at --rooms, moving to a new room is
+// refused even when the move would empty the mover's room, and the mover
+// stays where it was; leaving first makes room.
+func TestRoomLimitCountsTheNewRoomFirst(t *testing.T) {
+	srv := startServer(t, Config{Rooms: 1})
+	a := dial(t, srv)
+	a.join("one")
+	a.send("join-room", map[string]any{"roomId": "two"})
+	a.expectError("room-limit", "join-room")
+	if r := srv.clients.Get([16]byte(mustParseID(t, a.id))).Room(); r == nil || r.ID != "one" {
+		t.Fatalf("a is in %v, want one", r)
+	}
+	a.send("leave-room", map[string]any{})
+	a.expect("room-left")
+	a.send("join-room", map[string]any{"roomId": "two"})
+	a.expect("room-created")
+}
+
 func TestRoomLimitUnderConcurrentCreation(t *testing.T) {
 	srv := startServer(t, Config{Rooms: 5, EventLoops: 4})
 	clients := make([]*client, 20)

@@ -250,8 +250,8 @@ Options:
       --rate N          messages per second each client may send, each
                         started 4 KiB counting as one (0 turns the limit
                         off; default %d)
-      --burst N         messages a client may send at once above --rate
-                        (default %d)
+      --burst N         messages a client may send at once, before --rate
+                        paces it (default %d)
       --rate-kick SEC   close a client over its rate for SEC seconds
                         (1-%d; default %d)
       --max-outbound N  close a client with more than N bytes waiting to be

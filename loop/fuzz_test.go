@@ -92,6 +92,7 @@ func FuzzHandshake(f *testing.F) {
 	f.Add([]byte(upgradeRequest+string(ping())), uint16(100))
 	f.Add([]byte(strings.Replace(upgradeRequest, "\r\n\r\n", "\r\nSec-WebSocket-Protocol: chat, webrtc-signaling\r\nOrigin: https://a.example\r\n\r\n", 1)), uint16(7))
 	f.Add([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), uint16(3))
+	f.Add([]byte("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), uint16(5))
 	f.Add([]byte("POST / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n"), uint16(30))
 	f.Add([]byte("GET / HTTP/1.0\r\n\r\n"), uint16(0))
 	f.Add([]byte("\r\n\r\n"), uint16(1))

@@ -75,8 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	stopped := make(chan error, 1)
 	go func() { stopped <- srv.Stop(ctx) }()
-	// A second signal is someone who will not wait for the clients'
-	// goodbyes (up to stopTimeout): exit now, as servers conventionally do.
+	// Whoever sends a second signal will not wait up to stopTimeout for the
+	// clients' goodbyes: exit now, as servers conventionally do.
 	select {
 	case err := <-stopped:
 		if err != nil {

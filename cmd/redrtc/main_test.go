@@ -695,7 +695,11 @@ func TestInterruptingTheDaemonParentStopsTheDaemon(t *testing.T) {
 			parent.wait()
 			continue
 		}
-		t.Cleanup(func() { _ = syscall.Kill(child, syscall.SIGKILL) })
+		t.Cleanup(func() {
+			if running(child) {
+				_ = syscall.Kill(child, syscall.SIGKILL)
+			}
+		})
 		_ = parent.cmd.Process.Signal(syscall.SIGINT)
 		code := parent.wait()
 		if backgroundRE.MatchString(parent.stdout.String()) {

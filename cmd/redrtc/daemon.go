@@ -44,8 +44,14 @@ func daemonize(args []string, stdout, stderr io.Writer) int {
 	// Until the child is ready, an interrupt is for both processes: the
 	// child is in its own session, out of reach of the terminal's Ctrl-C.
 	// One that comes later is ignored; this process is about to exit 0.
+	// A signal the caller ignores (nohup's SIGHUP) stays ignored: Notify
+	// would undo that, here and, through exec, in the daemon.
 	interrupted := make(chan os.Signal, 1)
-	signal.Notify(interrupted, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		if !signal.Ignored(sig) {
+			signal.Notify(interrupted, sig)
+		}
+	}
 
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), daemonEnv+"=3")

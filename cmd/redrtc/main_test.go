@@ -675,6 +675,50 @@ func TestDaemonLeavesTheCallersDirectoryAndFiles(t *testing.T) {
 	}
 }
 
+// TestDaemonKeepsAnIgnoredSIGHUPIgnored: under nohup, the daemon ignores
+// SIGHUP as its caller asked, so a hangup does not stop it.
+func TestDaemonKeepsAnIgnoredSIGHUPIgnored(t *testing.T) {
+	nohup, err := exec.LookPath("nohup")
+	if err != nil || runtime.GOOS != "linux" {
+		t.Skip("needs nohup and /proc")
+	}
+	t.Parallel()
+	port := freePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var stdout bytes.Buffer
+	parent := exec.Command(nohup, binary, "-d", "-p", strconv.Itoa(port), "-i", "127.0.0.1")
+	parent.Stdout = &stdout
+	if err := parent.Run(); err != nil {
+		t.Fatalf("nohup redrtc -d: %v", err)
+	}
+	m := backgroundRE.FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("parent stdout %q, want \"redrtc running in the background, pid N\"", stdout.String())
+	}
+	pid, _ := strconv.Atoi(m[1])
+	t.Cleanup(func() {
+		if running(pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ignored uint64
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			ignored, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	if ignored&(1<<(syscall.SIGHUP-1)) == 0 {
+		t.Fatalf("the daemon does not ignore SIGHUP (SigIgn %x)", ignored)
+	}
+	if err := healthIs(addr, 0, 0)(); err != nil {
+		t.Fatalf("the daemon: %v", err)
+	}
+}
+
 // TestInterruptingTheDaemonParentStopsTheDaemon: the child runs in its own
 // session, so a Ctrl-C while the parent waits for it reaches the parent
 // alone; the parent must not leave behind a server whose pid it never told.

@@ -261,22 +261,33 @@ func TestHTTPEndpoints(t *testing.T) {
 	}
 }
 
-// TestHealthzAnswersHEAD: load balancers that check health with HEAD get
-// GET's status and head, and no body.
-func TestHealthzAnswersHEAD(t *testing.T) {
+// TestHEADGetsGETsHeadAndNoBody: load balancers that check health with HEAD
+// get GET's status and head; no response to HEAD carries a body.
+func TestHEADGetsGETsHeadAndNoBody(t *testing.T) {
 	srv := startServer(t, Config{})
-	r := dialRaw(t, srv)
-	r.write([]byte("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
-	resp, err := http.ReadResponse(r.br, &http.Request{Method: http.MethodHead})
-	if err != nil {
-		t.Fatalf("read response: %v", err)
+	cases := []struct {
+		name, path, contentType string
+		status                  int
+	}{
+		{"healthz", "/healthz", "application/json", 200},
+		{"any other path", "/", "text/plain; charset=utf-8", 426},
 	}
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || resp.ContentLength <= 0 {
-		t.Fatalf("status %d, Content-Type %q, Content-Length %d; want 200, application/json and GET's length",
-			resp.StatusCode, resp.Header.Get("Content-Type"), resp.ContentLength)
-	}
-	if rest, err := io.ReadAll(r.br); err != nil || len(rest) != 0 {
-		t.Fatalf("after the head: %q (%v), want nothing, then the end of the stream", rest, err)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := dialRaw(t, srv)
+			r.write([]byte("HEAD " + tc.path + " HTTP/1.1\r\nHost: x\r\n\r\n"))
+			resp, err := http.ReadResponse(r.br, &http.Request{Method: http.MethodHead})
+			if err != nil {
+				t.Fatalf("read response: %v", err)
+			}
+			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != tc.contentType || resp.ContentLength <= 0 {
+				t.Fatalf("status %d, Content-Type %q, Content-Length %d; want %d, %s and GET's length",
+					resp.StatusCode, resp.Header.Get("Content-Type"), resp.ContentLength, tc.status, tc.contentType)
+			}
+			if rest, err := io.ReadAll(r.br); err != nil || len(rest) != 0 {
+				t.Fatalf("after the head: %q (%v), want nothing, then the end of the stream", rest, err)
+			}
+		})
 	}
 }
 

@@ -82,10 +82,11 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 		return len(buf)
 	}
 	if !hasHeader(req, "upgrade") {
-		if m := string(method); (m == "GET" || m == "HEAD") && string(path) == "/healthz" {
-			s.healthz(c, m == "HEAD")
+		head := string(method) == "HEAD" // its response has no body
+		if (head || string(method) == "GET") && string(path) == "/healthz" {
+			s.healthz(c, head)
 		} else {
-			s.httpReply(c, "426 Upgrade Required", "this is a WebSocket endpoint\n")
+			s.httpResponse(c, "426 Upgrade Required", textPlain, []byte("this is a WebSocket endpoint\n"), !head)
 		}
 		return len(buf)
 	}
@@ -167,8 +168,10 @@ func heapBytes() uint64 {
 
 // httpReply answers a request that is not upgraded and closes.
 func (s *Server) httpReply(c *conn, status, body string) {
-	s.httpResponse(c, status, "text/plain; charset=utf-8", []byte(body), true)
+	s.httpResponse(c, status, textPlain, []byte(body), true)
 }
+
+const textPlain = "text/plain; charset=utf-8"
 
 // httpResponse sends a response with body, or only its head when sendBody
 // is false (a HEAD request), and closes.

@@ -213,6 +213,9 @@ func splitShortFlags(fs *flag.FlagSet, a string) (bundle []string, valueNext boo
 		return nil, false
 	}
 	for j := 1; j < len(a); j++ {
+		if a[j] == 'h' { // help, which the flag package knows without a Flag
+			return append(bundle, "-h"), false
+		}
 		f := fs.Lookup(a[j : j+1])
 		if f == nil {
 			return nil, false

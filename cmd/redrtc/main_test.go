@@ -92,6 +92,7 @@ func TestHelpPrintsUsageOfEveryFlag(t *testing.T) {
 		{"--help", []string{"--help"}},
 		{"-help", []string{"-help"}},
 		{"--help after other flags", []string{"--port", "9000", "-v", "--help"}},
+		{"-h in a bundle of short flags, as getopt reads it", []string{"-vh"}},
 		{"--help wins over a bad value before it", []string{"--clients", "65537", "--help"}},
 	}
 	for _, tc := range tests {

@@ -133,7 +133,9 @@ func handshakeRun(t *testing.T, a, b []byte) []byte {
 	if c.registered {
 		out = bytes.ReplaceAll(out, []byte(idText(c)), []byte("<self>"))
 	}
-	if heapFigure.Match(out) { // /healthz reports a live figure
+	// /healthz reports a live figure, in its body and so in its length,
+	// which is all a HEAD gets.
+	if bytes.Contains(out, []byte("Content-Type: application/json")) {
 		out = heapFigure.ReplaceAll(out, []byte(`"heapBytes":N`))
 		out = contentLength.ReplaceAll(out, []byte("Content-Length: N"))
 	}

@@ -142,6 +142,35 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
+// TestAnIdleRunShortOfItsClientsFails: a server that turns clients away
+// (here --clients 20 for 58) must not yield a row that reads as 58 clients'
+// figures and a bench that exits 0.
+func TestAnIdleRunShortOfItsClientsFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and worker processes")
+	}
+	lim, err := readLimits(4, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		RoomSize: 6, Settle: 100 * time.Millisecond, ConnectPending: 32, Loops: 2, MinWorkers: 1,
+		StepTimeout: 10 * time.Second,
+	}
+	k := kindFor(t, "RedRTC")
+	k.Extra = append(k.Extra, "-c", "20") // after the runner's -c: the last one counts
+	r := &runner{cfg: cfg, limits: lim, logDir: t.TempDir(), runID: "t", logf: t.Logf}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ir := r.idle(ctx, k, 58)
+	if ir.Connected != 20 || !strings.Contains(ir.Err, "only 20 of 58 clients connected") {
+		t.Fatalf("idle against a server full at 20: connected %d, Err %q", ir.Connected, ir.Err)
+	}
+	if !(&Results{Idle: []IdleResult{ir}}).failed() {
+		t.Fatal("the results do not count as failed")
+	}
+}
+
 func TestRelayFields(t *testing.T) {
 	id := "0b7c2c56-8f3a-4e8e-9d1c-3f2a1b0c9d8e"
 	fast := []byte(`{"event":"offer","data":{"fromClientId":"` + id + `","offer":{"type":"offer","seq":42,"ts":1700000000123456789,"sdp":"v=0"}}}`)
@@ -249,6 +278,18 @@ func TestReadLimits(t *testing.T) {
 	}
 	if l.ServerMax > 0 && l.Ceiling > l.ServerMax {
 		t.Fatalf("ceiling %d above what a server process can hold (%d)", l.Ceiling, l.ServerMax)
+	}
+}
+
+// TestAnExternalServerIsNotCappedAt65536: the 65,536 cap is the --clients
+// limit of the servers this bench starts; -url may name one that takes more.
+func TestAnExternalServerIsNotCappedAt65536(t *testing.T) {
+	l, err := readLimits(4, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(l.CeilingBy, "--clients") {
+		t.Fatalf("an external server's ceiling is set by %q", l.CeilingBy)
 	}
 }
 

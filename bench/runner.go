@@ -278,6 +278,11 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 		res.Err = err.Error()
 		return res
 	}
+	// Measured all the same, but a figure per client of a run that did not
+	// reach its N is not the figure its row names: the run fails.
+	if conn.Failed > 0 || join.Failed > 0 {
+		res.Err = fmt.Sprintf("only %d of %d clients connected and %d joined", conn.Done, n, join.Done)
+	}
 	defer pl.stop()
 	settle(ctx, r.cfg.Settle)
 	res.RSSJoinedKB = rssOf(p)
@@ -288,7 +293,7 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 	timeout := r.stepTimeout(n)
 	leave, err := pl.all(ctx, Command{Op: "leave", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
 	fails.merge(leave)
-	if err != nil {
+	if err != nil && res.Err == "" {
 		res.Err = err.Error()
 	}
 	settle(ctx, r.cfg.Settle)

@@ -420,6 +420,46 @@ func TestRepeatedRunsShowTheMedianAndTheRange(t *testing.T) {
 	}
 }
 
+// TestTheRedRTCItBuildsNamesItsCommit: the results record RedRTC's
+// --version, which must tie them to the commit measured.
+func TestTheRedRTCItBuildsNamesItsCommit(t *testing.T) {
+	if redrtcErr != nil {
+		t.Fatalf("building RedRTC: %v", redrtcErr)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := gitDescribe(context.Background(), root)
+	if want == "" {
+		t.Skip("not a git checkout")
+	}
+	if v := versionOf(redrtcBin); !strings.Contains(v, "(commit "+want+",") {
+		t.Fatalf("RedRTC --version %q, want it to name commit %s", v, want)
+	}
+}
+
+// TestRoomsOfOneAreRefusedForRelay: rooms of one leave relay nobody to
+// send to, so the command line says so instead of a run that fails.
+func TestRoomsOfOneAreRefusedForRelay(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"relay in rooms of 1", []string{"-room-size", "1"}, false},
+		{"idle and churn in rooms of 1", []string{"-room-size", "1", "-scenarios", "idle,churn"}, true},
+		{"relay in rooms of 2", []string{"-room-size", "2", "-scenarios", "relay"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseArgs(tc.args, io.Discard)
+			if tc.ok != (err == nil) || (err != nil && !strings.Contains(err.Error(), "-room-size 1")) {
+				t.Fatalf("parseArgs(%q): %v", tc.args, err)
+			}
+		})
+	}
+}
+
 func TestServersTakeTurnsGoingFirst(t *testing.T) {
 	a, b := &serverKind{Name: "RedRTC"}, &serverKind{Name: "baseline"}
 	kinds := []*serverKind{a, b}

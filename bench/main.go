@@ -149,6 +149,8 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	switch {
 	case f.cfg.RoomSize < 1 || f.cfg.RoomSize > 6:
 		return nil, fmt.Errorf("-room-size must be 1-6 (the protocol's room capacity), got %d", f.cfg.RoomSize)
+	case f.cfg.RoomSize == 1 && slices.Contains(f.cfg.Scenarios, "relay"):
+		return nil, fmt.Errorf("-room-size 1 leaves relay no room-mate to send to: use 2-6, or -scenarios idle,churn")
 	case f.n < 1:
 		return nil, fmt.Errorf("-n must be at least 1")
 	case f.cfg.Duration <= 0 || f.cfg.Window < 1 || f.cfg.Rate < 0 || f.cfg.ChurnPairs < 1:

@@ -61,9 +61,15 @@ func moduleRoot() (string, error) {
 }
 
 // buildServer builds a package of this module into dir, with the Makefile's
-// release flags so that both servers are built alike.
+// release flags so that both servers are built alike, and RedRTC's version
+// stamped as the Makefile stamps it, so that the results name the commit
+// they measured.
 func buildServer(ctx context.Context, root, pkg, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg)
+	ldflags := "-s -w"
+	if v := gitDescribe(ctx, root); v != "" {
+		ldflags += " -X main.version=" + v + " -X main.commit=" + v
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	var stderr bytes.Buffer
@@ -72,6 +78,18 @@ func buildServer(ctx context.Context, root, pkg, out string) error {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, stderr.String())
 	}
 	return nil
+}
+
+// gitDescribe names the checked-out commit as the Makefile does (with
+// -dirty for uncommitted changes), or "" outside a git checkout.
+func gitDescribe(ctx context.Context, root string) string {
+	cmd := exec.CommandContext(ctx, "git", "describe", "--tags", "--always", "--dirty")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // helpMentions reports whether bin --help mentions flag.

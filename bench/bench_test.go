@@ -439,6 +439,31 @@ func TestTheRedRTCItBuildsNamesItsCommit(t *testing.T) {
 	}
 }
 
+// TestFixedRateLatencyCountsFromWhenAMessageWasDue: at 1,000 msgs/s message
+// 9 falls due 10 ms after the start; its latency is counted from then (plus
+// the loop's 1 ms tick), however late it really went out.
+func TestFixedRateLatencyCountsFromWhenAMessageWasDue(t *testing.T) {
+	const ms = int64(time.Millisecond)
+	start := 1000 * ms
+	for _, tc := range []struct {
+		name      string
+		now, seq  int64
+		rate      float64
+		wantStamp int64
+	}{
+		{"sent as it fell due", start + 10*ms, 9, 1000, start + 10*ms},
+		{"sent within the loop's tick", start + 10*ms + ms/2, 9, 1000, start + 10*ms + ms/2},
+		{"held back 40 ms", start + 50*ms, 9, 1000, start + 11*ms},
+		{"as fast as possible: the time sent", start + 50*ms, 9, 0, start + 50*ms},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sentStamp(tc.now, start, tc.seq, tc.rate); got != tc.wantStamp {
+				t.Fatalf("stamp %d ms after the start, want %d", (got-start)/ms, (tc.wantStamp-start)/ms)
+			}
+		})
+	}
+}
+
 // TestRoomsOfOneAreRefusedForRelay: rooms of one leave relay nobody to
 // send to, so the command line says so instead of a run that fails.
 func TestRoomsOfOneAreRefusedForRelay(t *testing.T) {

@@ -233,7 +233,7 @@ func (l *loop) waitMillis() int {
 		if l.rs.sending && l.rs.rate == 0 && l.rs.inflight < l.rs.window {
 			return 0
 		}
-		return 1
+		return int(sendTick / time.Millisecond)
 	case "churn":
 		return 5
 	case "connect":

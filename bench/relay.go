@@ -18,6 +18,27 @@ import (
 // relayBurst bounds the messages sent per loop round, so that reading keeps up.
 const relayBurst = 256
 
+// sendTick is how often a loop sending at a fixed rate wakes to send what
+// has fallen due (its epoll_wait timeout).
+const sendTick = time.Millisecond
+
+// sentStamp is the send time a fixed-rate message carries, from which its
+// latency is counted: the time it fell due, plus the sendTick the loop may
+// take to wake for it, or the time it was really sent if that was sooner.
+// A message held back (the window full behind a slow server, the load
+// generator itself late) counts the wait as latency, as its sender would
+// have seen it; counting from the moment it finally went out would leave
+// exactly the slow stretches out (coordinated omission). seq is the
+// message's number among the loop's messages, from 0; the as-fast-as-
+// possible run (rate 0) has no schedule and stamps the time sent.
+func sentStamp(nowNs, startNs, seq int64, rate float64) int64 {
+	if rate <= 0 {
+		return nowNs
+	}
+	due := startNs + int64(float64(seq+1)*1e9/rate)
+	return min(nowNs, due+int64(sendTick))
+}
+
 type relayState struct {
 	rate     float64 // msgs/s for this loop; 0 = as fast as possible
 	window   int64
@@ -114,7 +135,7 @@ func (l *loop) sendRelay(c *conn) {
 	seq := c.sendSeq[t]
 	c.sendSeq[t]++
 	tp := &l.w.tmpl.kinds[kind]
-	ts := time.Now().UnixNano()
+	ts := sentStamp(time.Now().UnixNano(), rs.startNs, rs.stats.Sent, rs.rate)
 
 	b := l.enc[:maxClientHeader]
 	b = append(b, tp.pre...)

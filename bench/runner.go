@@ -224,6 +224,28 @@ func settle(ctx context.Context, d time.Duration) {
 	}
 }
 
+// settleMemory waits d, then for as long as the server's RSS is still
+// falling (read every d/4; at most 5 s more), so that memory handed back a
+// little late — a collection the server starts once a burst of departures
+// is over — is counted as handed back. A server whose RSS stays flat waits
+// d, as before.
+func settleMemory(ctx context.Context, p *serverProc, d time.Duration) {
+	settle(ctx, d)
+	if p.pid == 0 || d <= 0 {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	last := rssOf(p)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		settle(ctx, d/4)
+		now := rssOf(p)
+		if now >= last-last/100 { // not falling by 1 % or more
+			return
+		}
+		last = now
+	}
+}
+
 func rssOf(p *serverProc) int64 {
 	if p.pid == 0 {
 		return 0
@@ -296,7 +318,7 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 	if err != nil && res.Err == "" {
 		res.Err = err.Error()
 	}
-	settle(ctx, r.cfg.Settle)
+	settleMemory(ctx, p, r.cfg.Settle)
 	res.RSSLeftKB, res.HeapLeftKB = rssOf(p), heapOf(p)
 
 	closed, err := pl.all(ctx, Command{Op: "close", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
@@ -304,7 +326,7 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 	if err != nil && res.Err == "" {
 		res.Err = err.Error()
 	}
-	settle(ctx, r.cfg.Settle)
+	settleMemory(ctx, p, r.cfg.Settle)
 	res.RSSClosedKB, res.HeapClosedKB = rssOf(p), heapOf(p)
 	res.Failures, res.ServerErrors = fails.Reasons, fails.Errors
 

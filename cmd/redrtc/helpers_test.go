@@ -162,6 +162,29 @@ func startBinaryEnv(t *testing.T, env []string, args ...string) *proc {
 // backgroundRE is what the --daemon parent prints once the daemon listens.
 var backgroundRE = regexp.MustCompile(`^redrtc running in the background, pid ([0-9]+)\n$`)
 
+// runDaemonParent runs a --daemon parent to its end and returns the pid of
+// the daemon it reported; the daemon is killed when the test ends, if still
+// running. The caller sets up everything but the parent's stdout.
+func runDaemonParent(t *testing.T, parent *exec.Cmd) int {
+	t.Helper()
+	var stdout bytes.Buffer
+	parent.Stdout = &stdout
+	if err := parent.Run(); err != nil {
+		t.Fatalf("the --daemon parent (%s): %v", strings.Join(parent.Args, " "), err)
+	}
+	m := backgroundRE.FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("parent stdout %q, want \"redrtc running in the background, pid N\"", stdout.String())
+	}
+	pid, _ := strconv.Atoi(m[1])
+	t.Cleanup(func() {
+		if running(pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return pid
+}
+
 // wait returns the exit status, failing the test if the process has not
 // exited within waitTimeout. A death by signal is a failure too.
 func (p *proc) wait() int {

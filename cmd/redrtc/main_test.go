@@ -644,23 +644,12 @@ func TestDaemonLeavesTheCallersDirectoryAndFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	var stdout bytes.Buffer
-	parent := exec.Command(binary, "-d", "-p", strconv.Itoa(port), "-i", "127.0.0.1")
+	parent := exec.Command(binary, "-d", "-p", strconv.Itoa(freePort(t)), "-i", "127.0.0.1")
 	parent.Dir = t.TempDir()
-	parent.Stdout = &stdout
 	// fd 3 and fd 4 in the parent, as a caller would leave them; the
 	// daemon's own fd 3 is its ready pipe, so the one to look for is 4.
 	parent.ExtraFiles = []*os.File{pw, pw}
-	if err := parent.Run(); err != nil {
-		t.Fatalf("the --daemon parent: %v", err)
-	}
-	m := backgroundRE.FindStringSubmatch(stdout.String())
-	if m == nil {
-		t.Fatalf("parent stdout %q, want \"redrtc running in the background, pid N\"", stdout.String())
-	}
-	pid, _ := strconv.Atoi(m[1])
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	pid := runDaemonParent(t, parent)
 
 	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err != nil || cwd != "/" {
 		t.Errorf("the daemon's working directory is %q (%v), want /", cwd, err)
@@ -686,22 +675,7 @@ func TestDaemonKeepsAnIgnoredSIGHUPIgnored(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	var stdout bytes.Buffer
-	parent := exec.Command(nohup, binary, "-d", "-p", strconv.Itoa(port), "-i", "127.0.0.1")
-	parent.Stdout = &stdout
-	if err := parent.Run(); err != nil {
-		t.Fatalf("nohup redrtc -d: %v", err)
-	}
-	m := backgroundRE.FindStringSubmatch(stdout.String())
-	if m == nil {
-		t.Fatalf("parent stdout %q, want \"redrtc running in the background, pid N\"", stdout.String())
-	}
-	pid, _ := strconv.Atoi(m[1])
-	t.Cleanup(func() {
-		if running(pid) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
+	pid := runDaemonParent(t, exec.Command(nohup, binary, "-d", "-p", strconv.Itoa(port), "-i", "127.0.0.1"))
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)
@@ -831,22 +805,9 @@ func TestDaemonLogsToAFileGivenAsStderr(t *testing.T) {
 	defer logFile.Close()
 	port := freePort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	var stdout bytes.Buffer
 	parent := exec.Command(binary, "-d", "-p", strconv.Itoa(port), "-i", "127.0.0.1")
-	parent.Stdout, parent.Stderr = &stdout, logFile
-	if err := parent.Run(); err != nil {
-		t.Fatalf("the --daemon parent: %v", err)
-	}
-	m := backgroundRE.FindStringSubmatch(stdout.String())
-	if m == nil {
-		t.Fatalf("parent stdout %q, want \"redrtc running in the background, pid N\"", stdout.String())
-	}
-	pid, _ := strconv.Atoi(m[1])
-	t.Cleanup(func() {
-		if running(pid) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
+	parent.Stderr = logFile
+	pid := runDaemonParent(t, parent)
 	logs := func() string {
 		b, err := os.ReadFile(logFile.Name())
 		if err != nil {

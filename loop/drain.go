@@ -82,36 +82,30 @@ func (ls *loopState) linger(c *conn, now int64) {
 // closeDrained moves the draining connections that are written out to
 // lingering, closes those out of time, and forgets those already closed.
 func (ls *loopState) closeDrained(now int64) {
-	kept := ls.draining[:0]
-	for _, c := range ls.draining {
+	ls.draining = ls.sweep(ls.draining, now, true)
+	ls.lingering = ls.sweep(ls.lingering, now, false)
+}
+
+// sweep returns the connections of list still waiting, in its array: it
+// forgets those gone, closes those out of time and, with lingerWritten,
+// moves those written out to lingering. Each that leaves list stops
+// counting in srv.closing (linger counts it again).
+func (ls *loopState) sweep(list []*conn, now int64, lingerWritten bool) []*conn {
+	kept := list[:0]
+	for _, c := range list {
 		switch {
 		case c.gone:
 			ls.srv.closing.Add(-1)
 		case now >= c.rare.drainBy:
 			ls.srv.closing.Add(-1)
 			_ = c.gc.Close()
-		case c.gc.OutboundBuffered() == 0:
+		case lingerWritten && c.gc.OutboundBuffered() == 0:
 			ls.srv.closing.Add(-1)
 			ls.linger(c, now)
 		default:
 			kept = append(kept, c)
 		}
 	}
-	clear(ls.draining[len(kept):])
-	ls.draining = kept
-
-	kept = ls.lingering[:0]
-	for _, c := range ls.lingering {
-		switch {
-		case c.gone:
-			ls.srv.closing.Add(-1)
-		case now >= c.rare.drainBy:
-			ls.srv.closing.Add(-1)
-			_ = c.gc.Close()
-		default:
-			kept = append(kept, c)
-		}
-	}
-	clear(ls.lingering[len(kept):])
-	ls.lingering = kept
+	clear(list[len(kept):])
+	return kept
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"runtime"
 	"strconv"
 	"strings"
@@ -20,6 +21,9 @@ type options struct {
 	daemon  bool
 	verbose bool
 	version bool
+	// debugAddr is where to serve Go's profiler; "" for nowhere. It is the
+	// binary's, not loop.Config's: the event loops never see it.
+	debugAddr string
 }
 
 // maxTimeoutSec bounds --timeout, --join-timeout and --rate-kick: a day is
@@ -120,6 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	intVar(&timeoutSec, "timeout", "t", int(loop.DefaultTimeout/time.Second), decimal{min: minSec, max: maxTimeoutSec, seconds: true, atLeast: true})
 	intVar(&joinTimeoutSec, "join-timeout", "", int(loop.DefaultJoinTimeout/time.Second), decimal{min: minSec, max: maxTimeoutSec, seconds: true, atLeast: true})
 	fs.StringVar(&origins, "allowed-origins", "*", "")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "")
 	boolVar(&o.daemon, "daemon", "d")
 	boolVar(&o.verbose, "verbose", "v")
 	boolVar(&o.version, "version", "")
@@ -160,7 +165,28 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, err
 		}
 	}
+	if err := checkDebugAddr(o.debugAddr); err != nil {
+		return o, err
+	}
 	return o, nil
+}
+
+// checkDebugAddr refuses a --debug-addr that net.Listen would refuse for
+// its form, so that a typo is a bad command line (exit 2) and not a failure
+// to start. An empty host (":6060") is every interface, as net.Listen
+// reads it.
+func checkDebugAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--debug-addr must be HOST:PORT, e.g. 127.0.0.1:6060, got %q", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("--debug-addr's port must be 0-65535 (0 for any free port), got %q", port)
+	}
+	return nil
 }
 
 // getoptForms rewrites the two forms of a getopt command line (how a C
@@ -264,6 +290,10 @@ Options:
       --allowed-origins LIST  comma-separated browser origins allowed to
                         connect, e.g. https://app.example.com; * for any
                         (default *)
+      --debug-addr HOST:PORT  serve Go's profiler (/debug/pprof/) there,
+                        e.g. 127.0.0.1:6060, and sample allocations finely
+                        for heap profiles; off by default. It has no
+                        authentication: keep it on a private address
   -d, --daemon          run in the background, detached from the terminal;
                         logs go to stderr only when it is a file
                         (2>>/var/log/redrtc.log)

@@ -14,6 +14,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"github.com/redrtc/redrtc/internal/debugserve"
 	"github.com/redrtc/redrtc/loop"
 )
 
@@ -54,6 +55,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(stderr, opts.verbose)
 	opts.cfg.Logger = &log
 	reserveSpareProc(&opts.cfg, os.Getenv)
+	// The debug listener starts first: it raises allocation sampling, which
+	// only covers what is allocated after it.
+	if opts.debugAddr != "" {
+		debug, err := debugserve.Start(opts.debugAddr)
+		if err != nil {
+			log.Error().Err(err).Msg("cannot start")
+			notifyParent(err)
+			return 1
+		}
+		defer func() {
+			if err := debug.Close(); err != nil {
+				log.Error().Err(err).Msg("debug listener")
+			}
+		}()
+		log.Info().Stringer("addr", debug.Addr()).Msg("serving Go's profiler at /debug/pprof/; keep this address private")
+	}
 	srv, err := loop.Start(opts.cfg)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start")

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// debugAddrOf returns the address the server logged for its debug listener.
+func debugAddrOf(t *testing.T, p *proc) string {
+	t.Helper()
+	const msg = "serving Go's profiler at /debug/pprof/; keep this address private"
+	poll(t, "the debug listener is logged", p.exited, logged(p, msg))
+	var line struct {
+		Addr string `json:"addr"`
+	}
+	if err := json.Unmarshal([]byte(findLog(p.stderr.String(), msg)), &line); err != nil || line.Addr == "" {
+		t.Fatalf("debug listener logged as %q: %v", findLog(p.stderr.String(), msg), err)
+	}
+	return line.Addr
+}
+
+// get fetches url and returns its status and body.
+func get(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading the body: %v", url, err)
+	}
+	return resp.StatusCode, body
+}
+
+func TestDebugAddrServesGosProfilerOnAListenerOfItsOwn(t *testing.T) {
+	t.Parallel()
+	p, addr := serve(t, "-i", "127.0.0.1", "--debug-addr", "127.0.0.1:0")
+	debug := debugAddrOf(t, p)
+	if host, port, _ := net.SplitHostPort(debug); host != "127.0.0.1" || port == "0" {
+		t.Errorf("debug listener on %s, want 127.0.0.1 and the port chosen for 0", debug)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	readClientID(t, ctx, dial(t, ctx, addr))
+
+	// The legacy text form names the sampling rate, twice MemProfileRate:
+	// one allocation in 4 KiB, not Go's default of one in 512 KiB.
+	code, body := get(t, "http://"+debug+"/debug/pprof/heap?debug=1")
+	if code != http.StatusOK || !bytes.HasPrefix(body, []byte("heap profile: ")) || !bytes.Contains(body, []byte("@ heap/8192\n")) {
+		t.Errorf("heap profile: %d %.200q, want 200 and a heap profile sampled @ heap/8192", code, body)
+	}
+	if !bytes.Contains(body, []byte("github.com/redrtc/redrtc/")) {
+		t.Errorf("the heap profile names none of RedRTC's functions:\n%.2000s", body)
+	}
+	code, body = get(t, "http://"+debug+"/debug/pprof/profile?seconds=1")
+	if code != http.StatusOK {
+		t.Fatalf("CPU profile: %d %.200q, want 200", code, body)
+	}
+	if _, err := gzip.NewReader(bytes.NewReader(body)); err != nil {
+		t.Errorf("CPU profile is not gzipped protobuf: %v", err)
+	}
+	// The clients' port does not serve it.
+	if code, body := get(t, "http://"+addr+"/debug/pprof/"); code == http.StatusOK {
+		t.Errorf("the WebSocket port answered /debug/pprof/ with 200: %.200q", body)
+	}
+}
+
+func TestWithoutDebugAddrNothingServesTheProfiler(t *testing.T) {
+	t.Parallel()
+	p, addr := serve(t, "-i", "127.0.0.1")
+	if strings.Contains(p.stderr.String(), "profiler") {
+		t.Errorf("a debug listener was logged without --debug-addr:\n%s", p.stderr.String())
+	}
+	if code, body := get(t, "http://"+addr+"/debug/pprof/"); code == http.StatusOK {
+		t.Errorf("GET /debug/pprof/ answered 200: %.200q", body)
+	}
+}
+
+func TestABusyDebugAddrExits1WithTheReason(t *testing.T) {
+	tests := []struct {
+		name  string
+		flags []string
+		// prefix is how stderr starts: the server's JSON log, or the
+		// --daemon parent's one line.
+		prefix string
+	}{
+		{"in the foreground", nil, `{"level":"error","error":"debug listener: listen tcp `},
+		{"--daemon", []string{"--daemon"}, "redrtc: daemon: debug listener: listen tcp "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			debug := net.JoinHostPort("127.0.0.1", strconv.Itoa(busyPort(t)))
+			args := append([]string{"-p", strconv.Itoa(freePort(t)), "-i", "127.0.0.1", "--debug-addr", debug}, tc.flags...)
+			p := startBinary(t, args...)
+			if code := p.wait(); code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			stderr := p.stderr.String()
+			if !strings.HasPrefix(stderr, tc.prefix+debug+": bind: address already in use") {
+				t.Errorf("stderr %q, want it to start %q", stderr, tc.prefix+debug+": bind: address already in use")
+			}
+		})
+	}
+}

@@ -1,0 +1,79 @@
+// Package debugserve serves Go's profiler (/debug/pprof/) on a listener of
+// its own, for the servers' --debug-addr flag.
+package debugserve
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// MemProfileRate is the allocation sampling a debug listener turns on: one
+// sample per 4 KiB allocated on average. Go's default, one per 512 KiB,
+// leaves a heap profile of a thousand idle clients (under a MiB of live
+// heap) with one or two samples, too few to say where the memory goes.
+// Sampling costs a stack walk per sample; RedRTC's relay path allocates
+// nothing, so only connecting and joining pay it.
+const MemProfileRate = 4096
+
+// Server is a running debug listener. It has no authentication: whoever
+// reaches it can read the process's memory layout and command line, and
+// make it spend CPU on profiles, so it belongs on a loopback or private
+// address only.
+type Server struct {
+	ln  net.Listener
+	srv *http.Server
+
+	mu  sync.Mutex
+	err error // what Serve returned, if not because of Close
+}
+
+// Start listens on addr ("127.0.0.1:6060"; port 0 picks a free port) and
+// serves the profiler there until Close. It also sets
+// runtime.MemProfileRate to MemProfileRate, which Go asks to be done once
+// and early: call Start before the allocations worth profiling.
+func Start(addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("debug listener: %w", err)
+	}
+	runtime.MemProfileRate = MemProfileRate
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// No WriteTimeout: /debug/pprof/profile?seconds=N answers after N
+	// seconds, and pprof refuses N longer than the server's write timeout.
+	s := &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+	go func() {
+		if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+		}
+	}()
+	return s, nil
+}
+
+// Addr is the address the listener is bound to, its port chosen when addr's
+// was 0.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close stops the listener and every profile being served, and reports why
+// serving had stopped before, if it had.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return fmt.Errorf("debug listener: %w", s.err)
+	}
+	return err
+}

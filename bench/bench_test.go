@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +87,23 @@ func testSmoke(t *testing.T, name string) {
 	}
 }
 
+// smallRun is the limits and a configuration for runs of a few dozen
+// clients that take a second or two.
+func smallRun(t *testing.T) (Limits, Config) {
+	t.Helper()
+	lim, err := readLimits(4, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lim, Config{
+		RoomSize: 6, Rate: 2000, Window: 64,
+		Duration: 500 * time.Millisecond, Warmup: 200 * time.Millisecond, Drain: 3 * time.Second,
+		Settle: 100 * time.Millisecond, ChurnPairs: 4, ChurnDuration: 500 * time.Millisecond,
+		ConnectPending: 32, Loops: 2, MinWorkers: 1, SDPBytes: 3000, CandidateBytes: 250,
+		StepTimeout: 10 * time.Second,
+	}
+}
+
 // TestScenarios runs every scenario, small and short, against every server,
 // with the clients split over two worker processes. The floor also checks
 // that the load generator copes with a server that answers a close frame by
@@ -93,17 +112,8 @@ func TestScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts servers and worker processes")
 	}
-	lim, err := readLimits(4, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{
-		RoomSize: 6, Rate: 2000, Window: 64,
-		Duration: 500 * time.Millisecond, Warmup: 200 * time.Millisecond, Drain: 3 * time.Second,
-		Settle: 100 * time.Millisecond, ChurnPairs: 4, ChurnDuration: 500 * time.Millisecond,
-		ConnectPending: 32, Loops: 2, MinWorkers: 2, SDPBytes: 3000, CandidateBytes: 250,
-		StepTimeout: 10 * time.Second,
-	}
+	lim, cfg := smallRun(t)
+	cfg.MinWorkers = 2
 	for _, name := range []string{"RedRTC", "baseline", floorName} {
 		t.Run(name, func(t *testing.T) {
 			k := kindFor(t, name)
@@ -485,6 +495,19 @@ func TestRoomsOfOneAreRefusedForRelay(t *testing.T) {
 	}
 }
 
+// TestProfileGoesWithTheServersTheBenchStarts: a -url server's debug
+// address is unknown to the bench, so -profile there is refused rather than
+// silently taking nothing.
+func TestProfileGoesWithTheServersTheBenchStarts(t *testing.T) {
+	if _, err := parseArgs([]string{"-profile"}, io.Discard); err != nil {
+		t.Errorf("-profile alone: %v", err)
+	}
+	_, err := parseArgs([]string{"-profile", "-url", "ws://127.0.0.1:8080/"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-profile profiles the servers the bench starts") {
+		t.Errorf("-profile with -url: %v, want it refused", err)
+	}
+}
+
 func TestServersTakeTurnsGoingFirst(t *testing.T) {
 	a, b := &serverKind{Name: "RedRTC"}, &serverKind{Name: "baseline"}
 	kinds := []*serverKind{a, b}
@@ -495,5 +518,82 @@ func TestServersTakeTurnsGoingFirst(t *testing.T) {
 	}
 	if kinds[0] != a {
 		t.Error("turns reordered the list it was given")
+	}
+}
+
+// TestProfilesAreTakenDuringTheRun: with -profile, each scenario leaves the
+// profiles that say where the server's memory and CPU went, readable by go
+// tool pprof, and naming the server's own code.
+func TestProfilesAreTakenDuringTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and worker processes")
+	}
+	lim, cfg := smallRun(t)
+	// A CPU profile lasts whole seconds.
+	cfg.Duration, cfg.ChurnDuration = time.Second, time.Second
+	dir := filepath.Join(t.TempDir(), "20260101-000000-profiles")
+	prof := newProfiler(dir, t.Logf)
+	r := &runner{cfg: cfg, limits: lim, logDir: t.TempDir(), runID: "t", logf: t.Logf, prof: prof}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const n = 12
+	for _, name := range []string{"RedRTC", "baseline"} {
+		k := kindFor(t, name)
+		k.Profiled = true
+		if ir := r.idle(ctx, k, n); ir.Err != "" {
+			t.Fatalf("%s idle: %s", name, ir.Err)
+		}
+	}
+	k := kindFor(t, "RedRTC")
+	k.Profiled = true
+	for _, rr := range r.relay(ctx, k, n) {
+		if rr.Err != "" || !rr.ExactlyOnce {
+			t.Fatalf("relay %s: %+v", rr.Mode, rr)
+		}
+	}
+	r.relay(ctx, k, n) // a second run gets files of its own
+	if cr := r.churn(ctx, k); cr.Err != "" {
+		t.Fatalf("churn: %s", cr.Err)
+	}
+
+	files, errs := prof.saved()
+	if len(errs) > 0 {
+		t.Errorf("profiles not taken: %v", errs)
+	}
+	// Each file, gunzipped, is a protobuf whose string table holds the
+	// names of the functions sampled.
+	want := map[string]string{
+		"redrtc-idle-12.heap.pb.gz":        "github.com/redrtc/redrtc/registry.",
+		"baseline-idle-12.heap.pb.gz":      "main.",
+		"redrtc-relay-12-rate.cpu.pb.gz":   "",
+		"redrtc-relay-12-max.cpu.pb.gz":    "github.com/redrtc/redrtc/loop.",
+		"redrtc-relay-12-rate-2.cpu.pb.gz": "",
+		"redrtc-relay-12-max-2.cpu.pb.gz":  "github.com/redrtc/redrtc/loop.",
+		"redrtc-churn-4.cpu.pb.gz":         "",
+	}
+	if len(files) != len(want) {
+		t.Errorf("saved %v, want the %d in %v", files, len(want), want)
+	}
+	for name, fn := range want {
+		if !slices.Contains(files, filepath.Join(filepath.Base(dir), name)) {
+			t.Errorf("%s not among the files saved: %v", name, files)
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		raw, err := io.ReadAll(zr)
+		if err != nil || len(raw) == 0 {
+			t.Errorf("%s: %d bytes, %v", name, len(raw), err)
+		}
+		if !bytes.Contains(raw, []byte(fn)) {
+			t.Errorf("%s names no function starting %q", name, fn)
+		}
 	}
 }

@@ -66,6 +66,7 @@ type flags struct {
 	noSmoke      bool
 	quiet        bool
 	report       string
+	profile      bool
 	explicitSets map[string]bool
 }
 
@@ -104,6 +105,7 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.deadline, "deadline", 290*time.Second, "stop everything and report what was measured after this long (the default is multiplied by -repeat)")
 	fs.BoolVar(&f.noSmoke, "no-smoke", false, "skip the protocol smoke test")
 	fs.BoolVar(&f.quiet, "q", false, "no progress on stderr")
+	fs.BoolVar(&f.profile, "profile", false, "take Go profiles of the servers during the run (heap once the idle clients joined, CPU over each relay and churn measurement) into <results>/<timestamp>-profiles/")
 	fs.StringVar(&f.report, "report", "", "measure nothing: print the table of a saved results JSON and redraw its chart")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -157,6 +159,8 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 		return nil, fmt.Errorf("-duration, -window and -churn-pairs must be positive and -rate not negative")
 	case f.pid != 0 && f.url == "":
 		return nil, fmt.Errorf("-pid goes with -url")
+	case f.profile && f.url != "":
+		return nil, fmt.Errorf("-profile profiles the servers the bench starts; profile a -url server with its own profiler (RedRTC: --debug-addr, then go tool pprof)")
 	case f.cfg.Repeat < 1:
 		return nil, fmt.Errorf("-repeat must be at least 1, got %d", f.cfg.Repeat)
 	}
@@ -316,6 +320,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	r := &runner{cfg: f.cfg, limits: lim, logDir: tmp, runID: strconv.FormatInt(began.Unix()%100000, 36), logf: logf}
+	if f.profile {
+		r.prof = newProfiler(filepath.Join(outDir, resultStamp(began)+"-profiles"), logf)
+		res.Notes = append(res.Notes, "taken with -profile: the servers sampled one allocation per 4 KiB, a heap profile was taken after each idle row's joined readings, and a CPU profile ran during each relay and churn measurement.")
+	}
 	aborted := func() bool {
 		if ctx.Err() != nil {
 			if !res.Incomplete {
@@ -375,6 +383,9 @@ churn:
 		}
 	}
 	aborted()
+	var profileErrs []string
+	res.Profiles, profileErrs = r.prof.saved()
+	res.Notes = append(res.Notes, profileErrs...)
 	writeOutputs(res, outDir, stdout, stderr, began)
 	if res.Incomplete || res.failed() {
 		return 1
@@ -449,6 +460,11 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 		}
 		if name == "redrtc" {
 			k.Extra = redrtcExtraArgs(k.Binary)
+		}
+		if f.profile {
+			if k.Profiled = helpMentions(k.Binary, "debug-addr"); !k.Profiled {
+				logf("%s has no --debug-addr flag: it will not be profiled", s.display)
+			}
 		}
 		k.Version = versionOf(k.Binary)
 		kinds = append(kinds, &k)

@@ -35,6 +35,8 @@ type Results struct {
 	Incomplete bool          `json:"incomplete,omitempty"`
 	Seconds    float64       `json:"seconds"`
 	Chart      string        `json:"chart,omitempty"`
+	// Profiles are the files -profile wrote, relative to the results.
+	Profiles []string `json:"profiles,omitempty"`
 }
 
 // Machine describes where the figures were taken.
@@ -98,7 +100,7 @@ func (r *Results) failed() bool {
 // writeOutputs prints the table and writes the JSON and the chart.
 func writeOutputs(res *Results, dir string, stdout, stderr io.Writer, began time.Time) {
 	res.Seconds = time.Since(began).Seconds()
-	stamp := began.UTC().Format("20060102-150405")
+	stamp := resultStamp(began)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 	}
@@ -123,7 +125,13 @@ func writeOutputs(res *Results, dir string, stdout, stderr io.Writer, began time
 	if res.Chart != "" {
 		fmt.Fprintf(stdout, "Chart: %s\n", chartPath)
 	}
+	if len(res.Profiles) > 0 {
+		fmt.Fprintf(stdout, "Profiles: %s (%d files; go tool pprof -top FILE)\n", filepath.Join(dir, filepath.Dir(res.Profiles[0])), len(res.Profiles))
+	}
 }
+
+// resultStamp names a run's files: its JSON, chart and profiles.
+func resultStamp(began time.Time) string { return began.UTC().Format("20060102-150405") }
 
 // ---- Markdown ----
 

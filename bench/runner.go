@@ -143,6 +143,8 @@ type runner struct {
 	runID  string
 	seq    int
 	logf   func(format string, args ...any)
+	// prof takes profiles during the run; nil without -profile.
+	prof *profiler
 }
 
 func (r *runner) workerBase(p *serverProc, joiners int) Command {
@@ -311,6 +313,7 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 	if h, err := p.health(); err == nil {
 		res.HealthClients, res.HealthRooms, res.HeapJoinedKB = h.Clients, h.Rooms, h.heapKB()
 	}
+	r.prof.heap(ctx, p, profileBase(p, "idle", n))
 
 	timeout := r.stepTimeout(n)
 	leave, err := pl.all(ctx, Command{Op: "leave", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
@@ -431,6 +434,7 @@ func (r *runner) relayOnce(ctx context.Context, p *serverProc, pl *pool, n int, 
 	ms := start.Add(r.cfg.Warmup)
 	me := ms.Add(r.cfg.Duration)
 	cpu := cpuSampler(p.pid, ms, me)
+	profiled := r.prof.cpu(ctx, p, profileBase(p, "relay", n, mode), ms, r.cfg.Duration)
 	timeout := time.Until(me) + r.cfg.Drain + 30*time.Second
 	reps, err := pl.each(ctx, func(w *workerProc) Command {
 		share := float64(w.setup.Clients) / float64(pl.clients)
@@ -444,6 +448,7 @@ func (r *runner) relayOnce(ctx context.Context, p *serverProc, pl *pool, n int, 
 			TimeoutNs:    int64(time.Until(me) + r.cfg.Drain),
 		}
 	}, timeout)
+	profiled()
 	var rep Report
 	for _, x := range reps {
 		rep.merge(x)
@@ -537,6 +542,7 @@ func (r *runner) churn(ctx context.Context, k *serverKind) ChurnResult {
 	ms := start.Add(r.cfg.Warmup)
 	me := ms.Add(r.cfg.ChurnDuration)
 	cpu := cpuSampler(p.pid, ms, me)
+	profiled := r.prof.cpu(ctx, p, profileBase(p, "churn", r.cfg.ChurnPairs), ms, r.cfg.ChurnDuration)
 	rep, err := pl.all(ctx, Command{
 		Op:           "churn",
 		Pairs:        r.cfg.ChurnPairs,
@@ -545,6 +551,7 @@ func (r *runner) churn(ctx context.Context, k *serverKind) ChurnResult {
 		DrainNs:      int64(r.cfg.Drain),
 		TimeoutNs:    int64(time.Until(me) + r.cfg.Drain),
 	}, time.Until(me)+r.cfg.Drain+30*time.Second)
+	profiled()
 	var c cpuWindow
 	select {
 	case c = <-cpu:

@@ -29,6 +29,8 @@ type serverKind struct {
 	Extra   []string `json:"extraArgs,omitempty"`
 	Version string   `json:"version,omitempty"`
 	Smoke   string   `json:"smoke"`
+	// Profiled: started with --debug-addr, for -profile.
+	Profiled bool `json:"profiled,omitempty"`
 	// An external server is only measured, never started.
 	External bool   `json:"external,omitempty"`
 	URL      string `json:"url,omitempty"`
@@ -37,14 +39,16 @@ type serverKind struct {
 
 // serverProc is a running server.
 type serverProc struct {
-	kind    *serverKind
-	cmd     *exec.Cmd
-	pid     int
-	host    string // 127.0.0.1:port
-	path    string
-	url     string
-	logPath string
-	exited  chan struct{}
+	kind *serverKind
+	cmd  *exec.Cmd
+	pid  int
+	host string // 127.0.0.1:port
+	// debugHost is where its Go profiler answers, when kind.Profiled.
+	debugHost string
+	path      string
+	url       string
+	logPath   string
+	exited    chan struct{}
 }
 
 // moduleRoot finds the directory of this module's go.mod.
@@ -138,6 +142,15 @@ func startServer(ctx context.Context, k *serverKind, clients, rooms int, logDir 
 		args := []string{"-i", "127.0.0.1", "-p", strconv.Itoa(port),
 			"-c", strconv.Itoa(min(protocolMaxClients, max(1, clients))),
 			"-r", strconv.Itoa(min(protocolMaxRooms, max(1, rooms)))}
+		var debugHost string
+		if k.Profiled {
+			dport, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			debugHost = net.JoinHostPort("127.0.0.1", strconv.Itoa(dport))
+			args = append(args, "--debug-addr", debugHost)
+		}
 		args = append(args, k.Extra...)
 		logf, err := os.CreateTemp(logDir, strings.ToLower(k.Name)+"-*.log")
 		if err != nil {
@@ -153,7 +166,7 @@ func startServer(ctx context.Context, k *serverKind, clients, rooms int, logDir 
 		p := &serverProc{
 			kind: k, cmd: cmd, pid: cmd.Process.Pid,
 			host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), path: "/",
-			logPath: logf.Name(), exited: make(chan struct{}),
+			logPath: logf.Name(), exited: make(chan struct{}), debugHost: debugHost,
 		}
 		p.url = "ws://" + p.host + "/"
 		go func() {

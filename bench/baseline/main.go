@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/redrtc/redrtc/internal/debugserve"
 )
 
 // Limits shared with RedRTC's command line.
@@ -44,6 +46,7 @@ type options struct {
 	timeout   int
 	verbose   bool
 	showUsage bool
+	debugAddr string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -62,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.timeout, "t", defaultTimeout, "timeout (short)")
 	fs.BoolVar(&o.verbose, "verbose", false, "log connections and errors")
 	fs.BoolVar(&o.verbose, "v", false, "verbose (short)")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this HOST:PORT, as RedRTC's --debug-addr does")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -90,6 +94,19 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	logger := log.New(stderr, "baseline: ", log.LstdFlags)
+	if o.debugAddr != "" {
+		debug, err := debugserve.Start(o.debugAddr)
+		if err != nil {
+			logger.Print(err)
+			return 1
+		}
+		defer func() {
+			if err := debug.Close(); err != nil {
+				logger.Print(err)
+			}
+		}()
+		logger.Printf("serving Go's profiler on %s", debug.Addr())
+	}
 	raiseFileLimit(logger, o.clients)
 
 	ip, err := listenIP(o.iface)

@@ -15,6 +15,8 @@ import (
 	"strconv"
 
 	"github.com/panjf2000/gnet/v2"
+
+	"github.com/redrtc/redrtc/internal/debugserve"
 )
 
 func main() {
@@ -30,8 +32,21 @@ func run(args []string, stderr io.Writer) int {
 	// floor has no limits to set.
 	fs.Int("c", 0, "ignored")
 	fs.Int("r", 0, "ignored")
+	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this HOST:PORT, as RedRTC's --debug-addr does")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *debugAddr != "" {
+		debug, err := debugserve.Start(*debugAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "floor: %v\n", err)
+			return 1
+		}
+		defer func() {
+			if err := debug.Close(); err != nil {
+				fmt.Fprintf(stderr, "floor: %v\n", err)
+			}
+		}()
 	}
 	addr := "tcp://" + net.JoinHostPort(*iface, strconv.Itoa(*port))
 	err := gnet.Run(newServer(), addr, gnet.WithMulticore(true), gnet.WithReuseAddr(true))

@@ -6,7 +6,8 @@ package main
 // profiles issue 4 asks a missed target to be explained with:
 //
 //   - heap: once the idle clients have joined and the joined RSS has been
-//     read, after a collection, so that it shows what holds their memory;
+//     read, after a collection, so that it shows what holds their memory
+//     (the idle scenario's servers sample allocations finely, heapEnv);
 //   - CPU: over the measured window of every relay run and every churn run.
 //
 // Each goes to its own file under <stamp>-profiles/ beside the results, for
@@ -23,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/redrtc/redrtc/internal/debugserve"
 )
 
 // profiler fetches and saves profiles. A nil *profiler takes none, so the
@@ -62,6 +65,18 @@ func profileBase(p *serverProc, scenario string, rest ...any) string {
 		parts = append(parts, fmt.Sprint(r))
 	}
 	return strings.Join(parts, "-")
+}
+
+// heapEnv is the environment of a server whose heap will be profiled: it
+// samples allocations finely enough for a few thousand clients' memory to
+// show. The servers of relay and churn keep Go's sampling, a hundred times
+// coarser, as its stack walks would cost the baseline, which allocates on
+// every message, CPU that the bench measures.
+func (pr *profiler) heapEnv() []string {
+	if pr == nil {
+		return nil
+	}
+	return []string{debugserve.FineHeapProfiles}
 }
 
 // heap takes a heap profile of p now, after a collection (gc=1), so that it

@@ -124,8 +124,9 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startServer starts k for clients and rooms and waits until /healthz answers.
-func startServer(ctx context.Context, k *serverKind, clients, rooms int, logDir string) (*serverProc, error) {
+// startServer starts k for clients and rooms, with env added to the
+// bench's environment, and waits until /healthz answers.
+func startServer(ctx context.Context, k *serverKind, clients, rooms int, logDir string, env ...string) (*serverProc, error) {
 	if k.External {
 		u, err := url.Parse(k.URL)
 		if err != nil {
@@ -157,6 +158,9 @@ func startServer(ctx context.Context, k *serverKind, clients, rooms int, logDir 
 			return nil, err
 		}
 		cmd := exec.Command(k.Binary, args...)
+		if len(env) > 0 {
+			cmd.Env = append(os.Environ(), env...)
+		}
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 		if err := cmd.Start(); err != nil {

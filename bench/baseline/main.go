@@ -94,7 +94,9 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	logger := log.New(stderr, "baseline: ", log.LstdFlags)
-	if o.debugAddr != "" {
+	if o.debugAddr == "" {
+		debugserve.NotServing()
+	} else {
 		debug, err := debugserve.Start(o.debugAddr)
 		if err != nil {
 			logger.Print(err)

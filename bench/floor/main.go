@@ -36,7 +36,9 @@ func run(args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *debugAddr != "" {
+	if *debugAddr == "" {
+		debugserve.NotServing()
+	} else {
 		debug, err := debugserve.Start(*debugAddr)
 		if err != nil {
 			fmt.Fprintf(stderr, "floor: %v\n", err)

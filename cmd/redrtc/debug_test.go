@@ -8,9 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/redrtc/redrtc/internal/debugserve"
 )
 
 // debugAddrOf returns the address the server logged for its debug listener.
@@ -43,35 +46,53 @@ func get(t *testing.T, url string) (int, []byte) {
 }
 
 func TestDebugAddrServesGosProfilerOnAListenerOfItsOwn(t *testing.T) {
-	t.Parallel()
-	p, addr := serve(t, "-i", "127.0.0.1", "--debug-addr", "127.0.0.1:0")
-	debug := debugAddrOf(t, p)
-	if host, port, _ := net.SplitHostPort(debug); host != "127.0.0.1" || port == "0" {
-		t.Errorf("debug listener on %s, want 127.0.0.1 and the port chosen for 0", debug)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GODEBUG=") {
+			env = append(env, kv)
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	readClientID(t, ctx, dial(t, ctx, addr))
+	tests := []struct {
+		name string
+		env  []string
+		// rate is what the legacy text form of a heap profile names: twice
+		// runtime.MemProfileRate.
+		rate string
+	}{
+		{"at Go's allocation sampling", env, "@ heap/1048576\n"},
+		{"with docs/deploy.md's GODEBUG for fine heap profiles", append(env, debugserve.FineHeapProfiles), "@ heap/8192\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			port := freePort(t)
+			addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+			p := startBinaryEnv(t, tc.env, "-p", strconv.Itoa(port), "-i", "127.0.0.1", "--debug-addr", "127.0.0.1:0")
+			poll(t, "GET /healthz answers 200", p.exited, healthIs(addr, 0, 0))
+			debug := debugAddrOf(t, p)
+			if host, port, _ := net.SplitHostPort(debug); host != "127.0.0.1" || port == "0" {
+				t.Errorf("debug listener on %s, want 127.0.0.1 and the port chosen for 0", debug)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			readClientID(t, ctx, dial(t, ctx, addr))
 
-	// The legacy text form names the sampling rate, twice MemProfileRate:
-	// one allocation in 4 KiB, not Go's default of one in 512 KiB.
-	code, body := get(t, "http://"+debug+"/debug/pprof/heap?debug=1")
-	if code != http.StatusOK || !bytes.HasPrefix(body, []byte("heap profile: ")) || !bytes.Contains(body, []byte("@ heap/8192\n")) {
-		t.Errorf("heap profile: %d %.200q, want 200 and a heap profile sampled @ heap/8192", code, body)
-	}
-	if !bytes.Contains(body, []byte("github.com/redrtc/redrtc/")) {
-		t.Errorf("the heap profile names none of RedRTC's functions:\n%.2000s", body)
-	}
-	code, body = get(t, "http://"+debug+"/debug/pprof/profile?seconds=1")
-	if code != http.StatusOK {
-		t.Fatalf("CPU profile: %d %.200q, want 200", code, body)
-	}
-	if _, err := gzip.NewReader(bytes.NewReader(body)); err != nil {
-		t.Errorf("CPU profile is not gzipped protobuf: %v", err)
-	}
-	// The clients' port does not serve it.
-	if code, body := get(t, "http://"+addr+"/debug/pprof/"); code == http.StatusOK {
-		t.Errorf("the WebSocket port answered /debug/pprof/ with 200: %.200q", body)
+			code, body := get(t, "http://"+debug+"/debug/pprof/heap?debug=1")
+			if code != http.StatusOK || !bytes.HasPrefix(body, []byte("heap profile: ")) || !bytes.Contains(body, []byte(tc.rate)) {
+				t.Errorf("heap profile: %d %.200q, want 200 and a heap profile sampled %q", code, body, tc.rate)
+			}
+			code, body = get(t, "http://"+debug+"/debug/pprof/profile?seconds=1")
+			if code != http.StatusOK {
+				t.Fatalf("CPU profile: %d %.200q, want 200", code, body)
+			}
+			if _, err := gzip.NewReader(bytes.NewReader(body)); err != nil {
+				t.Errorf("CPU profile is not gzipped protobuf: %v", err)
+			}
+			// The clients' port does not serve it.
+			if code, body := get(t, "http://"+addr+"/debug/pprof/"); code == http.StatusOK {
+				t.Errorf("the WebSocket port answered /debug/pprof/ with 200: %.200q", body)
+			}
+		})
 	}
 }
 

@@ -291,8 +291,7 @@ Options:
                         connect, e.g. https://app.example.com; * for any
                         (default *)
       --debug-addr HOST:PORT  serve Go's profiler (/debug/pprof/) there,
-                        e.g. 127.0.0.1:6060, and sample allocations finely
-                        for heap profiles; off by default. It has no
+                        e.g. 127.0.0.1:6060; off by default. It has no
                         authentication: keep it on a private address
   -d, --daemon          run in the background, detached from the terminal;
                         logs go to stderr only when it is a file

@@ -55,9 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(stderr, opts.verbose)
 	opts.cfg.Logger = &log
 	reserveSpareProc(&opts.cfg, os.Getenv)
-	// The debug listener starts first: it raises allocation sampling, which
-	// only covers what is allocated after it.
-	if opts.debugAddr != "" {
+	if opts.debugAddr == "" {
+		debugserve.NotServing()
+	} else {
 		debug, err := debugserve.Start(opts.debugAddr)
 		if err != nil {
 			log.Error().Err(err).Msg("cannot start")

@@ -13,13 +13,19 @@ import (
 	"time"
 )
 
-// MemProfileRate is the allocation sampling a debug listener turns on: one
-// sample per 4 KiB allocated on average. Go's default, one per 512 KiB,
-// leaves a heap profile of a thousand idle clients (under a MiB of live
-// heap) with one or two samples, too few to say where the memory goes.
-// Sampling costs a stack walk per sample; RedRTC's relay path allocates
-// nothing, so only connecting and joining pay it.
-const MemProfileRate = 4096
+// FineHeapProfiles is the environment setting that makes heap profiles of
+// a small server worth reading: one allocation sampled per 4 KiB on average.
+// Go's default, one per 512 KiB, leaves a heap profile of a thousand idle
+// clients (under a MiB of live heap) with one or two samples. It is not
+// the default here because each sample costs a stack walk, which a server
+// allocating on every message, like the benchmark's baseline, pays in CPU.
+const FineHeapProfiles = "GODEBUG=memprofilerate=4096"
+
+// NotServing turns allocation sampling off in a process that will not serve
+// the profiler. Linking this package links runtime/pprof, and with it Go
+// samples one allocation per 512 KiB from the start, for heap profiles that
+// nothing could read without Start.
+func NotServing() { runtime.MemProfileRate = 0 }
 
 // Server is a running debug listener. It has no authentication: whoever
 // reaches it can read the process's memory layout and command line, and
@@ -34,15 +40,12 @@ type Server struct {
 }
 
 // Start listens on addr ("127.0.0.1:6060"; port 0 picks a free port) and
-// serves the profiler there until Close. It also sets
-// runtime.MemProfileRate to MemProfileRate, which Go asks to be done once
-// and early: call Start before the allocations worth profiling.
+// serves the profiler there until Close.
 func Start(addr string) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("debug listener: %w", err)
 	}
-	runtime.MemProfileRate = MemProfileRate
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

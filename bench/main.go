@@ -322,7 +322,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	r := &runner{cfg: f.cfg, limits: lim, logDir: tmp, runID: strconv.FormatInt(began.Unix()%100000, 36), logf: logf}
 	if f.profile {
 		r.prof = newProfiler(filepath.Join(outDir, resultStamp(began)+"-profiles"), logf)
-		res.Notes = append(res.Notes, "taken with -profile: the servers sampled one allocation per 4 KiB, a heap profile was taken after each idle row's joined readings, and a CPU profile ran during each relay and churn measurement.")
+		res.Notes = append(res.Notes, "taken with -profile: the idle scenario's servers sampled one allocation per 4 KiB, and a heap profile, after a collection, was taken after each idle row's joined readings (so the readings after leave and disconnect follow a collection that a run without -profile does not have); a CPU profile ran during each relay and churn measurement.")
 	}
 	aborted := func() bool {
 		if ctx.Err() != nil {

@@ -72,11 +72,17 @@ func profileBase(p *serverProc, scenario string, rest ...any) string {
 // show. The servers of relay and churn keep Go's sampling, a hundred times
 // coarser, as its stack walks would cost the baseline, which allocates on
 // every message, CPU that the bench measures.
-func (pr *profiler) heapEnv() []string {
-	if pr == nil {
+// A GODEBUG already in the bench's environment is kept, with
+// memprofilerate added to it.
+func (pr *profiler) heapEnv(k *serverKind) []string {
+	if pr == nil || !k.Profiled {
 		return nil
 	}
-	return []string{debugserve.FineHeapProfiles}
+	fine := debugserve.FineHeapProfiles
+	if prev := os.Getenv("GODEBUG"); prev != "" {
+		fine += "," + prev
+	}
+	return []string{fine}
 }
 
 // heap takes a heap profile of p now, after a collection (gc=1), so that it

@@ -277,7 +277,7 @@ func (h healthReport) heapKB() *int64 {
 // idle measures connecting, holding, leaving and disconnecting n clients.
 func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 	res := IdleResult{Server: k.Name, Clients: n}
-	p, err := startServer(ctx, k, r.clientsFor(n), r.roomsFor(n), r.logDir, r.prof.heapEnv()...)
+	p, err := startServer(ctx, k, r.clientsFor(n), r.roomsFor(n), r.logDir, r.prof.heapEnv(k)...)
 	if err != nil {
 		res.Err = err.Error()
 		return res

@@ -94,6 +94,13 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	logger := log.New(stderr, "baseline: ", log.LstdFlags)
+	raiseFileLimit(logger, o.clients)
+
+	ip, err := listenIP(o.iface)
+	if err != nil {
+		fmt.Fprintf(stderr, "baseline: %v\n", err)
+		return 2
+	}
 	if o.debugAddr == "" {
 		debugserve.NotServing()
 	} else {
@@ -108,13 +115,6 @@ func run(args []string, stderr io.Writer) int {
 			}
 		}()
 		logger.Printf("serving Go's profiler on %s", debug.Addr())
-	}
-	raiseFileLimit(logger, o.clients)
-
-	ip, err := listenIP(o.iface)
-	if err != nil {
-		fmt.Fprintf(stderr, "baseline: %v\n", err)
-		return 2
 	}
 	addr := net.JoinHostPort(ip, strconv.Itoa(o.port))
 	ln, err := net.Listen("tcp", addr)

@@ -171,10 +171,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// checkDebugAddr refuses a --debug-addr that net.Listen would refuse for
-// its form, so that a typo is a bad command line (exit 2) and not a failure
-// to start. An empty host (":6060") is every interface, as net.Listen
-// reads it.
+// checkDebugAddr refuses a --debug-addr not of the form HOST:PORT with a
+// numeric port, so that a typo is a bad command line (exit 2) and not a
+// failure to start. That is stricter than net.Listen, which also takes a
+// service name ("localhost:http") or an empty port. An empty host (":6060")
+// is every interface, as net.Listen reads it.
 func checkDebugAddr(addr string) error {
 	if addr == "" {
 		return nil

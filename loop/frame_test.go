@@ -131,16 +131,14 @@ func TestProtocolViolationsClose(t *testing.T) {
 		{"close with a reserved code", frame(ws.OpClose, true, []byte{0x03, 0xed}), ws.StatusProtocolError},
 	}
 	srv := startServer(t, Config{})
-	bystander := dial(t, srv)
-	bystander.join("calm")
+	bystander := joinBystander(t, srv)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := dialRaw(t, srv)
 			r.upgrade()
 			r.write(tc.frames)
 			r.expectClose(tc.code)
-			bystander.send("ping", map[string]any{})
-			bystander.expect("pong")
+			bystander.stillServed()
 		})
 	}
 }
@@ -314,6 +312,5 @@ func TestLargeFrameTrickledInPieces(t *testing.T) {
 		r.write(big[i:min(i+100, len(big))])
 	}
 	r.expectText("pong")
-	a.send("ping", map[string]any{})
-	a.expect("pong")
+	a.stillServed()
 }

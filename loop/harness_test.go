@@ -218,6 +218,23 @@ func pairInRoom(t testing.TB, srv *Server, room string) (first, second *client) 
 	return first, second
 }
 
+// joinBystander connects a client that waits in a room of its own while a
+// test does harm elsewhere; its stillServed then says whether the server
+// kept serving it.
+func joinBystander(t testing.TB, srv *Server) *client {
+	t.Helper()
+	c := dial(t, srv)
+	c.join("calm")
+	return c
+}
+
+// stillServed checks that the server still answers c: a ping gets its pong.
+func (c *client) stillServed() {
+	c.t.Helper()
+	c.send("ping", map[string]any{})
+	c.expect("pong")
+}
+
 func (c *client) expect2(a, b string) event {
 	c.t.Helper()
 	ev, err := c.read()

@@ -35,8 +35,18 @@ func sentStamp(nowNs, startNs, seq int64, rate float64) int64 {
 	if rate <= 0 {
 		return nowNs
 	}
-	due := startNs + int64(float64(seq+1)*1e9/rate)
-	return min(nowNs, due+int64(sendTick))
+	return min(nowNs, dueAt(startNs, seq, rate)+int64(sendTick))
+}
+
+// The fixed-rate schedule, both ways: message seq (from 0) falls due at
+// dueAt, and dueBy messages have fallen due by nowNs (the loop sends that
+// many), the two agreeing to within the nanosecond that rounding moves.
+func dueAt(startNs, seq int64, rate float64) int64 {
+	return startNs + int64(float64(seq+1)*1e9/rate)
+}
+
+func dueBy(startNs, nowNs int64, rate float64) int64 {
+	return int64(float64(nowNs-startNs) * rate / 1e9)
 }
 
 type relayState struct {
@@ -94,8 +104,7 @@ func (l *loop) relayProgress() {
 	if rs.sending {
 		budget := int64(relayBurst)
 		if rs.rate > 0 {
-			due := int64(float64(nowNs-rs.startNs)*rs.rate/1e9) - rs.stats.Sent
-			budget = min(budget, due)
+			budget = min(budget, dueBy(rs.startNs, nowNs, rs.rate)-rs.stats.Sent)
 		}
 		budget = min(budget, rs.window-rs.inflight)
 		for ; budget > 0; budget-- {

@@ -232,6 +232,8 @@ func TestHTTPEndpoints(t *testing.T) {
 		{"healthz", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200, `{"status":"ok","clients":2,"rooms":1,"heapBytes":`},
 		{"plain GET", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 426, ""},
 		{"POST", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 426, ""},
+		{"upgrade by POST", "POST" + strings.TrimPrefix(upgradeRequest, "GET"), 405, "a WebSocket upgrade must be a GET request\n"},
+		{"upgrade by get, in lower case", "get" + strings.TrimPrefix(upgradeRequest, "GET"), 405, "a WebSocket upgrade must be a GET request\n"}, // methods are case-sensitive
 		{"malformed request line", "HELLO\r\n\r\n", 400, ""},
 		{"bad websocket key", strings.Replace(upgradeRequest, "dGhlIHNhbXBsZSBub25jZQ==", "short", 1), 400, ""},
 		{"missing Host", strings.Replace(upgradeRequest, "Host: test\r\n", "", 1), 400, ""},
@@ -260,20 +262,26 @@ func TestHTTPEndpoints(t *testing.T) {
 }
 
 // TestHEADGetsGETsHeadAndNoBody: load balancers that check health with HEAD
-// get GET's status and head; no response to HEAD carries a body.
+// get GET's status and head, and no response to HEAD carries a body (RFC
+// 9110, 9.3.2), whatever its status.
 func TestHEADGetsGETsHeadAndNoBody(t *testing.T) {
 	srv := startServer(t, Config{})
+	upgradeByHEAD := "HEAD" + strings.TrimPrefix(upgradeRequest, "GET")
 	cases := []struct {
-		name, path, contentType string
-		status                  int
+		name, request, contentType string
+		status                     int
+		header, value              string // one more header the head must carry, if any
 	}{
-		{"healthz", "/healthz", "application/json", 200},
-		{"any other path", "/", "text/plain; charset=utf-8", 426},
+		{"healthz", "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "application/json", 200, "", ""},
+		{"any other path", "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", "text/plain; charset=utf-8", 426, "Upgrade", "websocket"},
+		{"an upgrade", upgradeByHEAD, "text/plain; charset=utf-8", 405, "Allow", "GET"},
+		{"an upgrade with a bad key", strings.Replace(upgradeByHEAD, "dGhlIHNhbXBsZSBub25jZQ==", "short", 1), "text/plain; charset=utf-8", 405, "Allow", "GET"},
+		{"headers too large", "HEAD / HTTP/1.1\r\nHost: x\r\nX-Junk: " + strings.Repeat("j", MaxHeaderBytes) + "\r\n\r\n", "text/plain; charset=utf-8", 431, "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := dialRaw(t, srv)
-			r.write([]byte("HEAD " + tc.path + " HTTP/1.1\r\nHost: x\r\n\r\n"))
+			r.write([]byte(tc.request))
 			resp, err := http.ReadResponse(r.br, &http.Request{Method: http.MethodHead})
 			if err != nil {
 				t.Fatalf("read response: %v", err)
@@ -281,6 +289,12 @@ func TestHEADGetsGETsHeadAndNoBody(t *testing.T) {
 			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != tc.contentType || resp.ContentLength <= 0 {
 				t.Fatalf("status %d, Content-Type %q, Content-Length %d; want %d, %s and GET's length",
 					resp.StatusCode, resp.Header.Get("Content-Type"), resp.ContentLength, tc.status, tc.contentType)
+			}
+			if got := resp.Header.Get(tc.header); tc.header != "" && got != tc.value {
+				t.Errorf("%s: %q, want %q", tc.header, got, tc.value)
+			}
+			if !resp.Close {
+				t.Error("no Connection: close")
 			}
 			if rest, err := io.ReadAll(r.br); err != nil || len(rest) != 0 {
 				t.Fatalf("after the head: %q (%v), want nothing, then the end of the stream", rest, err)

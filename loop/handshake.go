@@ -62,41 +62,50 @@ func selectSubprotocol(offered []byte) (string, bool) {
 // over half a request, or a request followed by the first frames: only the
 // request's own bytes are consumed, and the rest is left for the frame parser.
 func (s *Server) handshake(c *conn, buf []byte) int {
+	// No response to HEAD has content (RFC 9110, 9.3.2), whatever its status;
+	// the method is the request line's first word, known before its end.
+	head := bytes.HasPrefix(buf, []byte("HEAD "))
 	end := bytes.Index(buf, headerEnd)
 	if end < 0 {
 		if len(buf) > MaxHeaderBytes {
-			s.httpReply(c, "431 Request Header Fields Too Large", "request headers too large\n")
+			s.httpReply(c, head, "431 Request Header Fields Too Large", "request headers too large\n")
 			return len(buf)
 		}
 		return 0
 	}
 	n := end + len(headerEnd)
 	if n > MaxHeaderBytes {
-		s.httpReply(c, "431 Request Header Fields Too Large", "request headers too large\n")
+		s.httpReply(c, head, "431 Request Header Fields Too Large", "request headers too large\n")
 		return len(buf)
 	}
 	req := buf[:n]
 	method, path, ok := requestLine(req)
 	if !ok {
-		s.httpReply(c, "400 Bad Request", "malformed request\n")
+		s.httpReply(c, head, "400 Bad Request", "malformed request\n")
 		return len(buf)
 	}
 	if !hasHeader(req, "upgrade") {
-		head := string(method) == "HEAD" // its response has no body
 		if (head || string(method) == "GET") && string(path) == "/healthz" {
 			s.healthz(c, head)
 		} else {
-			s.httpResponse(c, "426 Upgrade Required", textPlain, []byte("this is a WebSocket endpoint\n"), !head)
+			s.httpReply(c, head, "426 Upgrade Required", "this is a WebSocket endpoint\n")
 		}
+		return len(buf)
+	}
+	if string(method) != "GET" {
+		// The opening handshake is a GET (RFC 6455, 4.1). Answered here, not
+		// by ws.Upgrader, so that a 405 names the method allowed (RFC 9110,
+		// 15.5.6) and a HEAD gets no body; every check below meets only GETs.
+		s.httpReply(c, head, "405 Method Not Allowed", "a WebSocket upgrade must be a GET request\n")
 		return len(buf)
 	}
 
 	if key := headerValue(req, "sec-websocket-key"); key != nil && !validKey(key) {
-		s.httpReply(c, "400 Bad Request", "Sec-WebSocket-Key must be 16 bytes in base64\n")
+		s.httpReply(c, false, "400 Bad Request", "Sec-WebSocket-Key must be 16 bytes in base64\n")
 		return len(buf)
 	}
 	if origin := headerValue(req, "origin"); origin != nil && !s.originAllowed(origin) {
-		s.httpReply(c, "403 Forbidden", "origin not allowed\n")
+		s.httpReply(c, false, "403 Forbidden", "origin not allowed\n")
 		return len(buf)
 	}
 
@@ -166,9 +175,10 @@ func heapBytes() uint64 {
 	return sample[0].Value.Uint64()
 }
 
-// httpReply answers a request that is not upgraded and closes.
-func (s *Server) httpReply(c *conn, status, body string) {
-	s.httpResponse(c, status, textPlain, []byte(body), true)
+// httpReply answers a request that is not upgraded with a plain-text body,
+// or its head alone when the request is a HEAD, and closes.
+func (s *Server) httpReply(c *conn, head bool, status, body string) {
+	s.httpResponse(c, status, textPlain, []byte(body), !head)
 }
 
 const textPlain = "text/plain; charset=utf-8"
@@ -183,8 +193,11 @@ func (s *Server) httpResponse(c *conn, status, contentType string, body []byte, 
 	out = append(out, contentType...)
 	out = append(out, "\r\nContent-Length: "...)
 	out = strconv.AppendInt(out, int64(len(body)), 10)
-	if status[:3] == "426" {
+	switch status[:3] {
+	case "426":
 		out = append(out, "\r\nUpgrade: websocket"...)
+	case "405":
+		out = append(out, "\r\nAllow: GET"...)
 	}
 	out = append(out, "\r\nConnection: close\r\n\r\n"...)
 	if sendBody {

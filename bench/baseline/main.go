@@ -101,19 +101,17 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "baseline: %v\n", err)
 		return 2
 	}
-	if o.debugAddr == "" {
-		debugserve.NotServing()
-	} else {
-		debug, err := debugserve.Start(o.debugAddr)
-		if err != nil {
+	debug, err := debugserve.ForFlag(o.debugAddr)
+	if err != nil {
+		logger.Print(err)
+		return 1
+	}
+	defer func() {
+		if err := debug.Close(); err != nil {
 			logger.Print(err)
-			return 1
 		}
-		defer func() {
-			if err := debug.Close(); err != nil {
-				logger.Print(err)
-			}
-		}()
+	}()
+	if debug != nil {
 		logger.Printf("serving Go's profiler on %s", debug.Addr())
 	}
 	addr := net.JoinHostPort(ip, strconv.Itoa(o.port))

@@ -36,22 +36,18 @@ func run(args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *debugAddr == "" {
-		debugserve.NotServing()
-	} else {
-		debug, err := debugserve.Start(*debugAddr)
-		if err != nil {
-			fmt.Fprintf(stderr, "floor: %v\n", err)
-			return 1
-		}
-		defer func() {
-			if err := debug.Close(); err != nil {
-				fmt.Fprintf(stderr, "floor: %v\n", err)
-			}
-		}()
+	debug, err := debugserve.ForFlag(*debugAddr)
+	if err != nil {
+		fmt.Fprintf(stderr, "floor: %v\n", err)
+		return 1
 	}
+	defer func() {
+		if err := debug.Close(); err != nil {
+			fmt.Fprintf(stderr, "floor: %v\n", err)
+		}
+	}()
 	addr := "tcp://" + net.JoinHostPort(*iface, strconv.Itoa(*port))
-	err := gnet.Run(newServer(), addr, gnet.WithMulticore(true), gnet.WithReuseAddr(true))
+	err = gnet.Run(newServer(), addr, gnet.WithMulticore(true), gnet.WithReuseAddr(true))
 	if err != nil {
 		fmt.Fprintf(stderr, "floor: %v\n", err)
 		return 1

@@ -174,8 +174,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // checkDebugAddr refuses a --debug-addr not of the form HOST:PORT with a
 // numeric port, so that a typo is a bad command line (exit 2) and not a
 // failure to start. That is stricter than net.Listen, which also takes a
-// service name ("localhost:http") or an empty port. An empty host (":6060")
-// is every interface, as net.Listen reads it.
+// service name ("localhost:http"), an empty port or a signed one ("+0").
+// An empty host (":6060") is every interface, as net.Listen reads it.
 func checkDebugAddr(addr string) error {
 	if addr == "" {
 		return nil
@@ -184,7 +184,7 @@ func checkDebugAddr(addr string) error {
 	if err != nil {
 		return fmt.Errorf("--debug-addr must be HOST:PORT, e.g. 127.0.0.1:6060, got %q", addr)
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || port[0] < '0' || port[0] > '9' {
 		return fmt.Errorf("--debug-addr's port must be 0-65535 (0 for any free port), got %q", port)
 	}
 	return nil

@@ -55,20 +55,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(stderr, opts.verbose)
 	opts.cfg.Logger = &log
 	reserveSpareProc(&opts.cfg, os.Getenv)
-	if opts.debugAddr == "" {
-		debugserve.NotServing()
-	} else {
-		debug, err := debugserve.Start(opts.debugAddr)
-		if err != nil {
-			log.Error().Err(err).Msg("cannot start")
-			notifyParent(err)
-			return 1
+	debug, err := debugserve.ForFlag(opts.debugAddr)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		notifyParent(err)
+		return 1
+	}
+	defer func() {
+		if err := debug.Close(); err != nil {
+			log.Error().Err(err).Msg("debug listener")
 		}
-		defer func() {
-			if err := debug.Close(); err != nil {
-				log.Error().Err(err).Msg("debug listener")
-			}
-		}()
+	}()
+	if debug != nil {
 		log.Info().Stringer("addr", debug.Addr()).Msg("serving Go's profiler at /debug/pprof/; keep this address private")
 	}
 	srv, err := loop.Start(opts.cfg)

@@ -171,6 +171,7 @@ func TestBadCommandLineExits2NamingTheFlag(t *testing.T) {
 		{"debug-addr without a port", []string{"--debug-addr", "6060"}, `--debug-addr must be HOST:PORT, e.g. 127.0.0.1:6060, got "6060"`},
 		{"debug-addr with a port out of range", []string{"--debug-addr=127.0.0.1:65536"}, `--debug-addr's port must be 0-65535 (0 for any free port), got "65536"`},
 		{"debug-addr with a named port", []string{"--debug-addr", "localhost:http"}, `--debug-addr's port must be 0-65535 (0 for any free port), got "http"`},
+		{"debug-addr with a signed port", []string{"--debug-addr", "127.0.0.1:-0"}, `--debug-addr's port must be 0-65535 (0 for any free port), got "-0"`},
 		{"port above the maximum", []string{"--port", "70000"}, "--port must be 1-65535, got 70000"},
 		{"port zero", []string{"--port", "0"}, "--port must be 1-65535, got 0"},
 		{"port zero, short flag", []string{"-p", "0"}, "--port must be 1-65535, got 0"},

@@ -27,6 +27,18 @@ const FineHeapProfiles = "GODEBUG=memprofilerate=4096"
 // nothing could read without Start.
 func NotServing() { runtime.MemProfileRate = 0 }
 
+// ForFlag applies a --debug-addr flag's value: for "" it serves nothing,
+// turns allocation sampling off (NotServing) and returns a nil *Server,
+// whose Addr and Close are safe to call; otherwise it is Start. Each server
+// binary goes through here, so that none forgets the sampling.
+func ForFlag(addr string) (*Server, error) {
+	if addr == "" {
+		NotServing()
+		return nil, nil
+	}
+	return Start(addr)
+}
+
 // Server is a running debug listener. It has no authentication: whoever
 // reaches it can read the process's memory layout and command line, and
 // make it spend CPU on profiles, so it belongs on a loopback or private
@@ -67,11 +79,21 @@ func Start(addr string) (*Server, error) {
 
 // Addr is the address the listener is bound to, its port chosen when addr's
 // was 0.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+// Nil for the nil *Server of an empty flag.
+func (s *Server) Addr() net.Addr {
+	if s == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
 
 // Close stops the listener and every profile being served, and reports why
-// serving had stopped before, if it had.
+// serving had stopped before, if it had. Nothing, for the nil *Server of an
+// empty flag.
 func (s *Server) Close() error {
+	if s == nil {
+		return nil
+	}
 	err := s.srv.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -3,6 +3,7 @@ package debugserve
 import (
 	"io"
 	"net/http"
+	"runtime"
 	"runtime/pprof"
 	"testing"
 	"time"
@@ -72,4 +73,53 @@ func TestCloseEndsAProfileInFlight(t *testing.T) {
 	if _, err := http.Get(base); err == nil {
 		t.Error("the listener still answers after Close")
 	}
+}
+
+// TestForFlag: an empty --debug-addr serves nothing and turns allocation
+// sampling off, and what it returns can be closed like a running listener;
+// any other value is Start.
+func TestForFlag(t *testing.T) {
+	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+	t.Run("empty", func(t *testing.T) {
+		runtime.MemProfileRate = 512 * 1024
+		s, err := ForFlag("")
+		if s != nil || err != nil {
+			t.Fatalf("ForFlag(\"\") = %v, %v; want nil, nil", s, err)
+		}
+		if runtime.MemProfileRate != 0 {
+			t.Errorf("MemProfileRate %d, want 0", runtime.MemProfileRate)
+		}
+		if s.Addr() != nil || s.Close() != nil {
+			t.Errorf("Addr %v, Close %v; want nil, nil", s.Addr(), s.Close())
+		}
+	})
+	t.Run("an address", func(t *testing.T) {
+		runtime.MemProfileRate = 512 * 1024
+		s, err := ForFlag("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get("http://" + s.Addr().String() + "/debug/pprof/cmdline")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || runtime.MemProfileRate != 512*1024 {
+			t.Errorf("status %d, MemProfileRate %d; want 200 and the rate left as it was", resp.StatusCode, runtime.MemProfileRate)
+		}
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("an address in use", func(t *testing.T) {
+		held, err := Start("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Close()
+		if s, err := ForFlag(held.Addr().String()); err == nil {
+			_ = s.Close()
+			t.Fatal("a second listener on the same address started")
+		}
+	})
 }

@@ -78,8 +78,7 @@ func Start(addr string) (*Server, error) {
 }
 
 // Addr is the address the listener is bound to, its port chosen when addr's
-// was 0.
-// Nil for the nil *Server of an empty flag.
+// was 0; nil for the nil *Server of an empty flag.
 func (s *Server) Addr() net.Addr {
 	if s == nil {
 		return nil

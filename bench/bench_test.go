@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redrtc/redrtc/bench/internal/smoke"
+	"github.com/redrtc/redrtc/internal/debugserve"
 )
 
 var (
@@ -595,5 +596,34 @@ func TestProfilesAreTakenDuringTheRun(t *testing.T) {
 		if !bytes.Contains(raw, []byte(fn)) {
 			t.Errorf("%s names no function starting %q", name, fn)
 		}
+	}
+}
+
+// TestAFailedRunAbandonsItsCPUProfile: when the run a CPU profile covers
+// fails, the bench does not wait out the profile's window (up to warm-up,
+// duration and 30 s more), and says why the profile is missing.
+func TestAFailedRunAbandonsItsCPUProfile(t *testing.T) {
+	debug, err := debugserve.Start("127.0.0.1:0") // this process's own profiler
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer debug.Close()
+	dir := filepath.Join(t.TempDir(), "20260101-000000-profiles")
+	prof := newProfiler(dir, t.Logf)
+	p := &serverProc{kind: &serverKind{Name: "RedRTC"}, debugHost: debug.Addr().String()}
+	wait := prof.cpu(context.Background(), p, "redrtc-relay-12-max", time.Now(), time.Hour)
+	returned := make(chan struct{})
+	go func() {
+		wait(true)
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(30 * time.Second):
+		t.Fatal("still waiting for an hour-long profile 30 s after its run failed")
+	}
+	files, errs := prof.saved()
+	if len(files) != 0 || len(errs) != 1 || !strings.Contains(errs[0], "redrtc-relay-12-max.cpu.pb.gz not taken: abandoned: the run it covers failed") {
+		t.Errorf("saved %v, not taken %q; want nothing saved and the abandoned profile named", files, errs)
 	}
 }

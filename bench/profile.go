@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -94,40 +95,61 @@ func (pr *profiler) heap(ctx context.Context, p *serverProc, base string) {
 	pr.fetch(ctx, p, "heap?gc=1", pr.fileName(base, "heap"), 30*time.Second)
 }
 
+// errRunFailed is why a CPU profile is abandoned: the run it covers failed,
+// and nothing is worth waiting out the rest of its window for.
+var errRunFailed = errors.New("abandoned: the run it covers failed")
+
 // cpu takes a CPU profile of p from start for d, rounded up to whole
-// seconds (the profiler's unit), in the background; wait returns once it is
-// saved or has failed.
-func (pr *profiler) cpu(ctx context.Context, p *serverProc, base string, start time.Time, d time.Duration) (wait func()) {
+// seconds (the profiler's unit), in the background. wait(false) returns once
+// it is saved or has failed; wait(true), for a run that failed, abandons it
+// at once (Go's profiler stops when its client goes) and records why.
+func (pr *profiler) cpu(ctx context.Context, p *serverProc, base string, start time.Time, d time.Duration) (wait func(abandon bool)) {
 	if pr == nil || p.debugHost == "" {
-		return func() {}
+		return func(bool) {}
 	}
 	secs := max(1, int(math.Ceil(d.Seconds())))
 	name := pr.fileName(base, "cpu")
+	ctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		select {
 		case <-time.After(time.Until(start)):
 		case <-ctx.Done():
+			pr.failed(name, context.Cause(ctx))
 			return
 		}
 		pr.fetch(ctx, p, fmt.Sprintf("profile?seconds=%d", secs), name, time.Duration(secs)*time.Second+30*time.Second)
 	}()
-	return func() { <-done }
+	return func(abandon bool) {
+		if abandon {
+			cancel(errRunFailed)
+		}
+		<-done
+		cancel(nil)
+	}
 }
 
 // fetch saves what p's /debug/pprof/<query> answers as name.
 func (pr *profiler) fetch(ctx context.Context, p *serverProc, query, name string, timeout time.Duration) {
 	if err := pr.save(ctx, "http://"+p.debugHost+"/debug/pprof/"+query, name, timeout); err != nil {
-		msg := fmt.Sprintf("profile %s not taken: %v", name, err)
-		pr.logf("  %s", msg)
-		pr.mu.Lock()
-		pr.errs = append(pr.errs, msg)
-		pr.mu.Unlock()
+		if cause := context.Cause(ctx); cause != nil {
+			err = cause
+		}
+		pr.failed(name, err)
 		return
 	}
 	pr.mu.Lock()
 	pr.files = append(pr.files, filepath.Join(filepath.Base(pr.dir), name))
+	pr.mu.Unlock()
+}
+
+// failed records a profile that was not taken, and why.
+func (pr *profiler) failed(name string, err error) {
+	msg := fmt.Sprintf("profile %s not taken: %v", name, err)
+	pr.logf("  %s", msg)
+	pr.mu.Lock()
+	pr.errs = append(pr.errs, msg)
 	pr.mu.Unlock()
 }
 

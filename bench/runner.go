@@ -448,11 +448,11 @@ func (r *runner) relayOnce(ctx context.Context, p *serverProc, pl *pool, n int, 
 			TimeoutNs:    int64(time.Until(me) + r.cfg.Drain),
 		}
 	}, timeout)
-	profiled()
 	var rep Report
 	for _, x := range reps {
 		rep.merge(x)
 	}
+	profiled(err != nil || rep.Err != "")
 	var c cpuWindow
 	select {
 	case c = <-cpu:
@@ -551,7 +551,7 @@ func (r *runner) churn(ctx context.Context, k *serverKind) ChurnResult {
 		DrainNs:      int64(r.cfg.Drain),
 		TimeoutNs:    int64(time.Until(me) + r.cfg.Drain),
 	}, time.Until(me)+r.cfg.Drain+30*time.Second)
-	profiled()
+	profiled(err != nil || rep.Err != "")
 	var c cpuWindow
 	select {
 	case c = <-cpu:

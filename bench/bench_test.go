@@ -29,6 +29,11 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "-worker" {
 		os.Exit(workerMain(os.Stdin, os.Stdout))
 	}
+	// Under -race, a race in a worker (this binary, re-executed) stops it,
+	// failing the run it serves; otherwise the report only reaches its log.
+	if os.Getenv("GORACE") == "" {
+		_ = os.Setenv("GORACE", "halt_on_error=1")
+	}
 	dir, err := os.MkdirTemp("", "bench-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -106,6 +107,11 @@ type loop struct {
 	first   int     // index of clients[0] among the worker's clients
 	rooms   []*room
 	byID    map[string]*conn
+	// src and dst are this loop's own copies of the worker's addresses:
+	// Bind and Connect write into the Sockaddr they are given, so loops
+	// must not share them.
+	src []unix.SockaddrInet4
+	dst unix.SockaddrInet4
 
 	st stepState
 	rs relayState
@@ -161,6 +167,8 @@ func newLoop(w *worker, id int) (*loop, error) {
 		enc:  make([]byte, 0, 8192),
 		rng:  uint64(time.Now().UnixNano()) | 1,
 		byID: make(map[string]*conn),
+		src:  slices.Clone(w.src),
+		dst:  w.dst,
 	}
 	l.rng ^= uint64(id+1) * 0x9E3779B97F4A7C15
 	return l, nil
@@ -256,22 +264,21 @@ func (l *loop) register(c *conn) {
 
 // dial starts a non-blocking connect from source address c.src.
 func (l *loop) dial(c *conn) error {
-	w := l.w
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("socket: %w", err)
 	}
-	if len(w.src) > 0 {
+	if len(l.src) > 0 {
 		// Let connect pick the port, so that the port space is per
 		// (source, destination) pair, not per source address.
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-		if err := unix.Bind(fd, &w.src[c.src%len(w.src)]); err != nil {
+		if err := unix.Bind(fd, &l.src[c.src%len(l.src)]); err != nil {
 			unix.Close(fd)
 			return fmt.Errorf("bind: %w", err)
 		}
 	}
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	if err := unix.Connect(fd, &w.dst); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+	if err := unix.Connect(fd, &l.dst); err != nil && !errors.Is(err, unix.EINPROGRESS) {
 		unix.Close(fd)
 		return fmt.Errorf("connect: %w", err)
 	}

@@ -11,7 +11,8 @@ import (
 // here rather than by ws.Upgrader, whose success path allocates on every
 // handshake: gobwas/ws builds the Sec-WebSocket-Accept value in a 28-byte
 // slice and hands it to bufio.Writer.WriteString, which lets it escape.
-// ws.Upgrader stays the authority. Whatever fastUpgrade does not recognise
+// ws.Upgrader stays the authority for GET requests that pass handshake's
+// own checks (method, key, Origin): whatever fastUpgrade does not recognise
 // as plainly valid (a duplicated header, a bare line feed, HTTP/1.0, a
 // missing header, …) goes to it, and it answers, errors included.
 // FuzzFastUpgradeAgreesWithGobwas checks that every request answered here

@@ -105,6 +105,17 @@ func TestFastUpgradeLeavesUnusualRequestsToGobwas(t *testing.T) {
 	}
 }
 
+// TestFastUpgradeDeclinesOtherMethods: only an exact GET is answered on the
+// fast path; handshake refuses the others before either upgrader sees them.
+func TestFastUpgradeDeclinesOtherMethods(t *testing.T) {
+	for _, method := range []string{"get", "POST", "HEAD", "OPTIONS"} {
+		req := method + strings.TrimPrefix(plainUpgrades[3].req, "GET")
+		if out, ok := fastUpgrade(nil, []byte(req)); ok || len(out) != 0 {
+			t.Errorf("%s: answered %q itself", method, out)
+		}
+	}
+}
+
 // FuzzFastUpgradeAgreesWithGobwas checks that any request the fast path
 // answers, ws.Upgrader would upgrade too, with the same bytes.
 func FuzzFastUpgradeAgreesWithGobwas(f *testing.F) {

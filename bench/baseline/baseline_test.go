@@ -83,7 +83,7 @@ func TestRoomLimit(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"-c", "0"}, {"-c", "65537"}, {"-r", "10001"}, {"-t", "10"}, {"-p", "0"}, {"extra"}} {
+	for _, args := range [][]string{{"-c", "0"}, {"-c", "65537"}, {"-r", "10001"}, {"-t", "10"}, {"-p", "0"}, {"extra"}, {"--debug-addr", "127.0.0.1:-0"}, {"--debug-addr", "6060"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("%v accepted", args)
 		}

@@ -81,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case o.timeout < minTimeout:
 		return o, fmt.Errorf("--timeout must be at least %d seconds, got %d", minTimeout, o.timeout)
 	}
-	return o, nil
+	return o, debugserve.CheckAddr(o.debugAddr)
 }
 
 func run(args []string, stderr io.Writer) int {

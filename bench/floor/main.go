@@ -36,6 +36,10 @@ func run(args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if err := debugserve.CheckAddr(*debugAddr); err != nil {
+		fmt.Fprintf(stderr, "floor: %v\n", err)
+		return 2
+	}
 	debug, err := debugserve.ForFlag(*debugAddr)
 	if err != nil {
 		fmt.Fprintf(stderr, "floor: %v\n", err)

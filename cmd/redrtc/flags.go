@@ -5,12 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/redrtc/redrtc/internal/debugserve"
 	"github.com/redrtc/redrtc/loop"
 )
 
@@ -165,29 +165,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, err
 		}
 	}
-	if err := checkDebugAddr(o.debugAddr); err != nil {
+	if err := debugserve.CheckAddr(o.debugAddr); err != nil {
 		return o, err
 	}
 	return o, nil
-}
-
-// checkDebugAddr refuses a --debug-addr not of the form HOST:PORT with a
-// numeric port, so that a typo is a bad command line (exit 2) and not a
-// failure to start. That is stricter than net.Listen, which also takes a
-// service name ("localhost:http"), an empty port or a signed one ("+0").
-// An empty host (":6060") is every interface, as net.Listen reads it.
-func checkDebugAddr(addr string) error {
-	if addr == "" {
-		return nil
-	}
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("--debug-addr must be HOST:PORT, e.g. 127.0.0.1:6060, got %q", addr)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || port[0] < '0' || port[0] > '9' {
-		return fmt.Errorf("--debug-addr's port must be 0-65535 (0 for any free port), got %q", port)
-	}
-	return nil
 }
 
 // getoptForms rewrites the two forms of a getopt command line (how a C

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -27,7 +28,27 @@ const FineHeapProfiles = "GODEBUG=memprofilerate=4096"
 // nothing could read without Start.
 func NotServing() { runtime.MemProfileRate = 0 }
 
-// ForFlag applies a --debug-addr flag's value: for "" it serves nothing,
+// CheckAddr refuses a --debug-addr not of the form HOST:PORT with a numeric
+// port, naming the flag, so that each server can treat a typo as a bad
+// command line (exit 2) and not as a failure to start. That is stricter than
+// net.Listen, which also takes a service name ("localhost:http"), an empty
+// port or a signed one ("+0"). An empty host (":6060") is every interface,
+// as net.Listen reads it; an empty addr is the flag left out, and fine.
+func CheckAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--debug-addr must be HOST:PORT, e.g. 127.0.0.1:6060, got %q", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || port[0] < '0' || port[0] > '9' {
+		return fmt.Errorf("--debug-addr's port must be 0-65535 (0 for any free port), got %q", port)
+	}
+	return nil
+}
+
+// ForFlag applies a --debug-addr flag's value, checked by CheckAddr: for "" it serves nothing,
 // turns allocation sampling off (NotServing) and returns a nil *Server,
 // whose Addr and Close are safe to call; otherwise it is Start. Each server
 // binary goes through here, so that none forgets the sampling.

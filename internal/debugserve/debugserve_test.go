@@ -1,6 +1,7 @@
 package debugserve
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -122,4 +123,31 @@ func TestForFlag(t *testing.T) {
 			t.Fatal("a second listener on the same address started")
 		}
 	})
+}
+
+// TestCheckAddr: what a --debug-addr may be, and the error naming the flag
+// for what it may not.
+func TestCheckAddr(t *testing.T) {
+	for _, tc := range []struct {
+		name, addr, err string
+	}{
+		{"left out", "", ""},
+		{"loopback", "127.0.0.1:6060", ""},
+		{"any free port", "127.0.0.1:0", ""},
+		{"every interface", ":6060", ""},
+		{"IPv6", "[::1]:0", ""},
+		{"a host name", "localhost:6060", ""},
+		{"no port", "6060", `--debug-addr must be HOST:PORT, e.g. 127.0.0.1:6060, got "6060"`},
+		{"an empty port", "127.0.0.1:", `--debug-addr's port must be 0-65535 (0 for any free port), got ""`},
+		{"a named port", "localhost:http", `--debug-addr's port must be 0-65535 (0 for any free port), got "http"`},
+		{"a signed port", "127.0.0.1:+0", `--debug-addr's port must be 0-65535 (0 for any free port), got "+0"`},
+		{"a port too high", "127.0.0.1:65536", `--debug-addr's port must be 0-65535 (0 for any free port), got "65536"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckAddr(tc.addr)
+			if got := fmt.Sprint(err); (err == nil) != (tc.err == "") || (err != nil && got != tc.err) {
+				t.Errorf("CheckAddr(%q) = %v, want %q", tc.addr, err, tc.err)
+			}
+		})
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"testing"
@@ -608,6 +609,10 @@ func TestProfilesAreTakenDuringTheRun(t *testing.T) {
 // fails, the bench does not wait out the profile's window (up to warm-up,
 // duration and 30 s more), and says why the profile is missing.
 func TestAFailedRunAbandonsItsCPUProfile(t *testing.T) {
+	if err := pprof.StartCPUProfile(io.Discard); err != nil {
+		t.Skip("this process's CPU profiler is taken (go test -cpuprofile?)")
+	}
+	pprof.StopCPUProfile()
 	debug, err := debugserve.Start("127.0.0.1:0") // this process's own profiler
 	if err != nil {
 		t.Fatal(err)

@@ -88,6 +88,9 @@ type Config struct {
 	// beforeLeftAnnounced, when set, is called before a departure from the
 	// room with this id is announced. Tests use it to make that fail.
 	beforeLeftAnnounced func(roomID string)
+	// beforeFlush, when set, sees every buffer the loop is about to write.
+	// Tests use it to make the flush fail.
+	beforeFlush func(buf []byte)
 	// closeGrace is how long a closing connection may take to drain what is
 	// queued for it (default closeGrace); tests shorten it.
 	closeGrace time.Duration

@@ -391,6 +391,25 @@ func TestPanicInAHandlerClosesOnlyThatClient(t *testing.T) {
 	dial(t, srv).join("r")
 }
 
+// TestPanicWhileWritingKeepsTheServerServing: a bug met while a loop
+// writes what is queued costs that batch's messages, not the process, and
+// the loop goes on writing the next ones.
+func TestPanicWhileWritingKeepsTheServerServing(t *testing.T) {
+	srv := startServer(t, Config{beforeFlush: func(buf []byte) {
+		if bytes.Contains(buf, []byte("trigger-a-write-bug")) {
+			panic("a bug while writing")
+		}
+	}})
+	sender, target := pairInRoom(t, srv, "r")
+	sender.send("ice-candidate", map[string]any{"targetClientId": target.id, "candidate": "trigger-a-write-bug"})
+	sender.stillServed()
+	target.stillServed()
+	sender.send("ice-candidate", map[string]any{"targetClientId": target.id, "candidate": "after the bug"})
+	if got := target.expect("ice-candidate").str(t, "candidate"); got != "after the bug" {
+		t.Fatalf("candidate %q, want the one sent after the bug", got)
+	}
+}
+
 // A departure whose announcement fails must still give the client's seat
 // back: otherwise every such failure would count against --clients for good.
 func TestPanicAnnouncingADepartureStillFreesTheSeat(t *testing.T) {

@@ -152,26 +152,7 @@ func (ls *loopState) exit() {
 		ls.inbox = ls.inbox[:0]
 		ls.mu.Unlock()
 
-		// gone is written only on this goroutine, so it is read here unlocked.
-		for _, p := range ls.batch {
-			if !p.c.gone && !p.slow {
-				// A failed write makes gnet close the conn (calling OnClose).
-				_, _ = p.c.gc.Write(p.buf)
-			}
-		}
-		maxOut := ls.srv.cfg.MaxOutbound
-		for _, p := range ls.batch {
-			switch {
-			case p.c.gone:
-			case p.close && !p.slow:
-				// Its close frame is written or in gnet's buffer, and
-				// nothing may follow it; a reader that stays behind is
-				// closed after the grace.
-				ls.closeWhenWritten(p.c)
-			case p.slow || p.c.gc.OutboundBuffered() > maxOut:
-				ls.dropSlow(p.c)
-			}
-		}
+		ls.flush()
 
 		ls.mu.Lock()
 		for _, p := range ls.batch {
@@ -180,6 +161,37 @@ func (ls *loopState) exit() {
 		ls.mu.Unlock()
 		clear(ls.batch)
 		ls.batch = ls.batch[:0]
+	}
+}
+
+// flush writes the batch and closes whom it must. A panic here, a bug, is
+// logged and ends the batch early (what it had not written yet is lost)
+// rather than the process; exit still recycles the batch and leaves the
+// loop ready for the next.
+func (ls *loopState) flush() {
+	defer ls.srv.recoverLoop("writing queued messages")
+	// gone is written only on this goroutine, so it is read here unlocked.
+	for _, p := range ls.batch {
+		if !p.c.gone && !p.slow {
+			if ls.srv.cfg.beforeFlush != nil {
+				ls.srv.cfg.beforeFlush(p.buf)
+			}
+			// A failed write makes gnet close the conn (calling OnClose).
+			_, _ = p.c.gc.Write(p.buf)
+		}
+	}
+	maxOut := ls.srv.cfg.MaxOutbound
+	for _, p := range ls.batch {
+		switch {
+		case p.c.gone:
+		case p.close && !p.slow:
+			// Its close frame is written or in gnet's buffer, and nothing
+			// may follow it; a reader that stays behind is closed after the
+			// grace.
+			ls.closeWhenWritten(p.c)
+		case p.slow || p.c.gc.OutboundBuffered() > maxOut:
+			ls.dropSlow(p.c)
+		}
 	}
 }
 

@@ -164,33 +164,55 @@ func (ls *loopState) exit() {
 	}
 }
 
-// flush writes the batch and closes whom it must. A panic here, a bug, is
-// logged and ends the batch early (what it had not written yet is lost)
-// rather than the process; exit still recycles the batch and leaves the
-// loop ready for the next.
+// flush writes the batch, then closes whom it must.
 func (ls *loopState) flush() {
-	defer ls.srv.recoverLoop("writing queued messages")
-	// gone is written only on this goroutine, so it is read here unlocked.
-	for _, p := range ls.batch {
-		if !p.c.gone && !p.slow {
-			if ls.srv.cfg.beforeFlush != nil {
-				ls.srv.cfg.beforeFlush(p.buf)
-			}
-			// A failed write makes gnet close the conn (calling OnClose).
-			_, _ = p.c.gc.Write(p.buf)
-		}
+	for i := range ls.batch {
+		ls.write(&ls.batch[i])
 	}
 	maxOut := ls.srv.cfg.MaxOutbound
-	for _, p := range ls.batch {
-		switch {
-		case p.c.gone:
-		case p.close && !p.slow:
-			// Its close frame is written or in gnet's buffer, and nothing
-			// may follow it; a reader that stays behind is closed after the
-			// grace.
-			ls.closeWhenWritten(p.c)
-		case p.slow || p.c.gc.OutboundBuffered() > maxOut:
-			ls.dropSlow(p.c)
+	for i := range ls.batch {
+		ls.settle(&ls.batch[i], maxOut)
+	}
+}
+
+// write writes what was queued for one connection.
+func (ls *loopState) write(p *pending) {
+	defer ls.recoverWrite(p.c)
+	// gone is written only on this goroutine, so it is read here unlocked.
+	if !p.c.gone && !p.slow {
+		if ls.srv.cfg.beforeFlush != nil {
+			ls.srv.cfg.beforeFlush(p.buf)
+		}
+		// A failed write makes gnet close the conn (calling OnClose).
+		_, _ = p.c.gc.Write(p.buf)
+	}
+}
+
+// settle closes a connection once written when its batch said so, or when
+// it is too slow a reader.
+func (ls *loopState) settle(p *pending, maxOut int) {
+	defer ls.recoverWrite(p.c)
+	switch {
+	case p.c.gone:
+	case p.close && !p.slow:
+		// Its close frame is written or in gnet's buffer, and nothing may
+		// follow it; a reader that stays behind is closed after the grace.
+		ls.closeWhenWritten(p.c)
+	case p.slow || p.c.gc.OutboundBuffered() > maxOut:
+		ls.dropSlow(p.c)
+	}
+}
+
+// recoverWrite confines a panic met while writing to one connection, a
+// bug, to that connection, as recoverConn does for its messages: it is
+// logged, what was queued for it is lost, and it is closed with 1011 (the
+// close frame goes out in exit's next round); the rest of the batch is
+// still written.
+func (ls *loopState) recoverWrite(c *conn) {
+	if v := recover(); v != nil {
+		ls.srv.logPanic(v, proto.ClientID(c.client.ID).String(), "writing a client's queued messages")
+		if !c.gone && c.phase != phaseClosing {
+			c.sendAndClose(ls.closeFrame(ws.StatusInternalServerError, "internal error"))
 		}
 	}
 }

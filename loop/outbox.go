@@ -210,10 +210,7 @@ func (ls *loopState) settle(p *pending, maxOut int) {
 // still written.
 func (ls *loopState) recoverWrite(c *conn) {
 	if v := recover(); v != nil {
-		ls.srv.logPanic(v, proto.ClientID(c.client.ID).String(), "writing a client's queued messages")
-		if !c.gone && c.phase != phaseClosing {
-			c.sendAndClose(ls.closeFrame(ws.StatusInternalServerError, "internal error"))
-		}
+		ls.srv.closeAfterPanic(c, v, "writing a client's queued messages")
 	}
 }
 

@@ -262,13 +262,19 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 // logged and that connection is closed with 1011; the loop carries on.
 func (s *Server) recoverConn(c *conn) {
 	if v := recover(); v != nil {
-		s.logPanic(v, proto.ClientID(c.client.ID).String(), "handling a client's message")
-		if c.phase != phaseClosing {
-			c.sendAndClose(c.ls.closeFrame(ws.StatusInternalServerError, "internal error"))
-		}
+		s.closeAfterPanic(c, v, "handling a client's message")
 		if n := c.gc.InboundBuffered(); n > 0 {
 			_, _ = c.gc.Discard(n)
 		}
+	}
+}
+
+// closeAfterPanic logs a panic recovered while serving c, with c's id, and
+// closes c with 1011 unless it is already closing or gone.
+func (s *Server) closeAfterPanic(c *conn, v any, what string) {
+	s.logPanic(v, proto.ClientID(c.client.ID).String(), what)
+	if !c.gone && c.phase != phaseClosing {
+		c.sendAndClose(c.ls.closeFrame(ws.StatusInternalServerError, "internal error"))
 	}
 }
 

@@ -22,11 +22,11 @@ import (
 // allocating on every message, like the benchmark's baseline, pays in CPU.
 const FineHeapProfiles = "GODEBUG=memprofilerate=4096"
 
-// NotServing turns allocation sampling off in a process that will not serve
+// notServing turns allocation sampling off in a process that will not serve
 // the profiler. Linking this package links runtime/pprof, and with it Go
 // samples one allocation per 512 KiB from the start, for heap profiles that
 // nothing could read without Start.
-func NotServing() { runtime.MemProfileRate = 0 }
+func notServing() { runtime.MemProfileRate = 0 }
 
 // CheckAddr refuses a --debug-addr not of the form HOST:PORT with a numeric
 // port, naming the flag, so that each server can treat a typo as a bad
@@ -48,13 +48,14 @@ func CheckAddr(addr string) error {
 	return nil
 }
 
-// ForFlag applies a --debug-addr flag's value, checked by CheckAddr: for "" it serves nothing,
-// turns allocation sampling off (NotServing) and returns a nil *Server,
-// whose Addr and Close are safe to call; otherwise it is Start. Each server
-// binary goes through here, so that none forgets the sampling.
+// ForFlag applies a --debug-addr flag's value, checked by CheckAddr. For ""
+// it serves nothing, turns allocation sampling off (notServing) and returns
+// a nil *Server, whose Addr and Close are safe to call; otherwise it is
+// Start. Each server binary goes through here, so that none forgets the
+// sampling.
 func ForFlag(addr string) (*Server, error) {
 	if addr == "" {
-		NotServing()
+		notServing()
 		return nil, nil
 	}
 	return Start(addr)

@@ -37,7 +37,7 @@ func BenchmarkRelay(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				copy(buf, template) // unmasking works in place
-				if n := d.srv.frames(from, buf); n != len(buf) {
+				if n := from.frames(buf); n != len(buf) {
 					b.Fatalf("consumed %d of %d", n, len(buf))
 				}
 				if out := d.takeOutput(to); len(out) == 0 {
@@ -58,7 +58,7 @@ func TestRelayPathDoesNotAllocate(t *testing.T) {
 	relayed := 0
 	allocs := testing.AllocsPerRun(500, func() {
 		copy(buf, template)
-		d.srv.frames(from, buf)
+		from.frames(buf)
 		if len(d.takeOutput(to)) > len(offerSDP) {
 			relayed++
 		}
@@ -84,8 +84,8 @@ func BenchmarkUpgrade(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		*c = conn{ls: d.ls}
-		if n := d.srv.handshake(c, req); n != len(req) || !c.registered {
-			b.Fatalf("consumed %d of %d, registered %v", n, len(req), c.registered)
+		if n := d.srv.handshake(c, req); n != len(req) || c.state != stateOpen {
+			b.Fatalf("consumed %d of %d, registered %v", n, len(req), c.state == stateOpen)
 		}
 		d.recycleOutput(c)
 		d.srv.clients.Remove(&c.client)

@@ -80,20 +80,6 @@ type Config struct {
 	EventLoops int
 	// Logger receives the server's logs (default: none).
 	Logger *zerolog.Logger
-
-	// beforeDispatch, when set, sees every text message before it is
-	// handled. Tests use it to make a handler fail; it is never set outside
-	// this package.
-	beforeDispatch func(payload []byte)
-	// beforeLeftAnnounced, when set, is called before a departure from the
-	// room with this id is announced. Tests use it to make that fail.
-	beforeLeftAnnounced func(roomID string)
-	// beforeFlush, when set, sees every buffer the loop is about to write.
-	// Tests use it to make the flush fail.
-	beforeFlush func(buf []byte)
-	// closeGrace is how long a closing connection may take to drain what is
-	// queued for it (default closeGrace); tests shorten it.
-	closeGrace time.Duration
 }
 
 // withDefaults returns c with its zero fields filled in.
@@ -124,9 +110,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JoinTimeout == 0 {
 		c.JoinTimeout = DefaultJoinTimeout
-	}
-	if c.closeGrace == 0 {
-		c.closeGrace = closeGrace
 	}
 	if c.Logger == nil {
 		nop := zerolog.Nop()

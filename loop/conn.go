@@ -7,43 +7,41 @@ import (
 	"github.com/redrtc/redrtc/registry"
 )
 
-// Connection phases.
-const (
-	phaseHTTP    uint8 = iota // reading the upgrade request
-	phaseWS                   // exchanging WebSocket frames
-	phaseClosing              // a close was decided; input is ignored
-)
-
 // conn is the state of one connection, kept in its gnet context. It is sized
-// to fit a 128-byte allocation: what most connections never need lives in
-// rare. Unless a field says otherwise it is owned by the connection's event
-// loop goroutine.
+// to fit a 128-byte allocation (TestConnFitsItsSizeClass): what most
+// connections never need lives in rare.
+//
+// Ownership: the connection's event loop goroutine owns every field, except
+// those marked "guarded by ls.mu", which senders on any goroutine touch
+// through the outbox. state is written only by the loop, always under ls.mu,
+// so the loop reads it freely and other goroutines under ls.mu.
 type conn struct {
 	gc gnet.Conn
 	ls *loopState
 	// client is this connection's registry entry; its Sender is the conn.
 	client registry.Client
 
-	phase uint8
-	// registered is set once client is in the client table.
-	registered bool
+	// state is where the connection is in its life; see lifecycle.go.
+	state state
 	// inRoom is set by a successful join and cleared by leave-room.
 	inRoom bool
 	// pinged is set when a ping frame went out and cleared by any frame in.
 	pinged bool
-
-	// Guarded by ls.mu: whether the conn is in ls.inbox, closed, to be closed
-	// once written, or over --max-outbound.
-	queued     bool
-	gone       bool
-	closeAfter bool
-	slow       bool
+	// outbox says whether the conn is in ls.inbox (outboxQueued) and whether
+	// it fell more than --max-outbound behind (outboxSlow). held is what
+	// gnet still held for the client after its last write, and out what is
+	// queued for the next. All three guarded by ls.mu.
+	outbox outboxFlags
+	held   int32
 
 	// idx is the conn's position in ls.conns.
 	idx int32
 	// roomlessSince is when the client got its id or last left a room, in
 	// seconds since the server started, for --join-timeout.
 	roomlessSince uint32
+
+	out []byte
+
 	// lastSeen is when the last frame (or, before the upgrade, the
 	// connection) arrived, on the loop's coarse clock.
 	lastSeen int64
@@ -51,13 +49,10 @@ type conn struct {
 	tat int64
 	// rare holds state few connections ever need; nil until one does.
 	rare *rareState
-
-	// out holds bytes waiting to be written on the loop; guarded by ls.mu.
-	out []byte
 }
 
 // rareState is the part of a connection's state that only a fragmented
-// message or a client over its rate needs.
+// message, a client over its rate or a connection being closed needs.
 type rareState struct {
 	// fragOp is the opcode of the fragmented message being assembled, or 0.
 	fragOp ws.OpCode
@@ -74,12 +69,12 @@ type rareState struct {
 	// need is how many bytes the large frame being received needs buffered
 	// before it is worth looking at again; 0 when none is waiting.
 	need int
-	// drainBy is when a closing connection is closed whether or not its
-	// last bytes were written, or, once they are, whether or not the client
-	// has closed its side; see closeWhenWritten.
-	drainBy int64
-	// dropped is set when dropSlow has written the 1008 close frame.
-	dropped bool
+	// endBy is when a draining or lingering connection is closed whatever
+	// the client does.
+	endBy int64
+	// closeCode is the close code the server chose when the connection began
+	// to close (0 for a connection closed before its upgrade).
+	closeCode ws.StatusCode
 }
 
 // rareState returns c.rare, allocating it on first use.
@@ -99,12 +94,5 @@ func (c *conn) fragOp() ws.OpCode {
 }
 
 // Send queues msg for the client; it implements registry.Sender and may be
-// called from any goroutine.
-func (c *conn) Send(msg []byte) { c.ls.enqueue(c, msg, false) }
-
-// sendAndClose queues msg, the last thing the client will get, and closes
-// the connection once it is written.
-func (c *conn) sendAndClose(msg []byte) {
-	c.phase = phaseClosing
-	c.ls.enqueue(c, msg, true)
-}
+// called from any goroutine. Once the connection is closing, it does nothing.
+func (c *conn) Send(msg []byte) { c.ls.enqueue(c, msg) }

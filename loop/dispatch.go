@@ -10,50 +10,51 @@ import (
 )
 
 // dispatch decodes one text message and acts on it.
-func (s *Server) dispatch(c *conn, payload []byte) {
-	if s.cfg.beforeDispatch != nil {
-		s.cfg.beforeDispatch(payload)
+func (c *conn) dispatch(payload []byte) {
+	if hook := c.ls.srv.hooks.beforeDispatch; hook != nil {
+		hook(payload)
 	}
 	var m proto.Message
 	if p := proto.Decode(payload, &m); !p.OK() {
-		s.sendError(c, p)
+		c.sendError(p)
 		return
 	}
 	switch m.Event {
 	case proto.EventPing:
 		c.Send(c.ls.finish(proto.AppendPong(c.ls.begin()), ws.OpText))
 	case proto.EventJoinRoom:
-		s.join(c, &m)
+		c.join(&m)
 	case proto.EventLeaveRoom:
-		s.leave(c)
+		c.leave()
 	case proto.EventOffer, proto.EventAnswer, proto.EventICECandidate:
-		s.relay(c, &m)
+		c.relay(&m)
 	}
 }
 
 // sendError sends an error event; the connection stays usable.
-func (s *Server) sendError(c *conn, p proto.Problem) {
+func (c *conn) sendError(p proto.Problem) {
 	c.Send(c.ls.finish(proto.AppendError(c.ls.begin(), p.Code, p.Message, p.Event), ws.OpText))
 }
 
 // relay forwards an offer, answer or candidate to a member of the sender's
 // room: encoded once, payload bytes passed through unchanged, and delivered
 // under the room's lock so that a client that just left is not reached.
-func (s *Server) relay(c *conn, m *proto.Message) {
+func (c *conn) relay(m *proto.Message) {
 	room := c.client.Room()
 	if room == nil {
-		s.sendError(c, proto.Problem{Code: proto.CodeNotInRoom, Message: "join a room first", Event: m.Event})
+		c.sendError(proto.Problem{Code: proto.CodeNotInRoom, Message: "join a room first", Event: m.Event})
 		return
 	}
 	ls := c.ls
-	target := s.clients.Get(m.Target)
+	target := ls.srv.clients.Get(m.Target)
 	if target == nil || !room.Deliver(&c.client, target, ls.finish(proto.AppendRelay(ls.begin(), m.Event, c.client.ID, m.Payload), ws.OpText)) {
-		s.sendError(c, proto.Problem{Code: proto.CodeTargetNotFound, Message: "no such client in your room", Event: m.Event})
+		c.sendError(proto.Problem{Code: proto.CodeTargetNotFound, Message: "no such client in your room", Event: m.Event})
 	}
 }
 
 // join moves the client into the requested room, creating it when needed.
-func (s *Server) join(c *conn, m *proto.Message) {
+func (c *conn) join(m *proto.Message) {
+	s := c.ls.srv
 	var id []byte
 	if m.RoomID != nil {
 		id = m.RoomID
@@ -61,7 +62,7 @@ func (s *Server) join(c *conn, m *proto.Message) {
 		fresh, err := proto.NewClientID()
 		if err != nil {
 			s.log.Error().Err(err).Msg("room id")
-			s.sendError(c, proto.Problem{Code: proto.CodeBadRequest, Message: "could not create a room id", Event: proto.EventJoinRoom})
+			c.sendError(proto.Problem{Code: proto.CodeBadRequest, Message: "could not create a room id", Event: proto.EventJoinRoom})
 			return
 		}
 		id = fresh.AppendText(nil)
@@ -77,19 +78,20 @@ func (s *Server) join(c *conn, m *proto.Message) {
 	case err == nil:
 		c.inRoom = true
 	case errors.Is(err, registry.ErrRoomFull):
-		s.sendError(c, proto.Problem{Code: proto.CodeRoomFull, Message: "the room already has 6 participants", Event: proto.EventJoinRoom})
+		c.sendError(proto.Problem{Code: proto.CodeRoomFull, Message: "the room already has 6 participants", Event: proto.EventJoinRoom})
 	case errors.Is(err, registry.ErrRoomLimit):
-		s.sendError(c, proto.Problem{Code: proto.CodeRoomLimit, Message: "the server has reached its room limit", Event: proto.EventJoinRoom})
+		c.sendError(proto.Problem{Code: proto.CodeRoomLimit, Message: "the server has reached its room limit", Event: proto.EventJoinRoom})
 	default:
 		s.log.Error().Err(err).Bytes("room", id).Msg("join")
 	}
 }
 
 // leave takes the client out of its room at its request.
-func (s *Server) leave(c *conn) {
+func (c *conn) leave() {
+	s := c.ls.srv
 	r := s.rooms.Leave(&c.client, c.ls)
 	if r == nil {
-		s.sendError(c, proto.Problem{Code: proto.CodeNotInRoom, Message: "you are not in a room", Event: proto.EventLeaveRoom})
+		c.sendError(proto.Problem{Code: proto.CodeNotInRoom, Message: "you are not in a room", Event: proto.EventLeaveRoom})
 		return
 	}
 	// Out of every room, the client is on --join-timeout's clock again:
@@ -122,8 +124,8 @@ func (ls *loopState) Joined(r *registry.Room, joiner *registry.Client, created b
 
 // Left announces a departure to the members who remain.
 func (ls *loopState) Left(r *registry.Room, _ *registry.Client) {
-	if ls.srv.cfg.beforeLeftAnnounced != nil {
-		ls.srv.cfg.beforeLeftAnnounced(r.ID)
+	if hook := ls.srv.hooks.beforeLeftAnnounced; hook != nil {
+		hook(r.ID)
 	}
 	ls.announce(r, ls.memberIDs(r))
 }

@@ -89,22 +89,22 @@ var (
 // frames processes every complete frame at the start of buf and returns how
 // many bytes it consumed. It stops at an incomplete frame, or after a frame
 // that ends the connection.
-func (s *Server) frames(c *conn, buf []byte) int {
+func (c *conn) frames(buf []byte) int {
 	ls := c.ls
 	consumed := 0
-	for c.phase == phaseWS && len(buf)-consumed >= 2 {
+	for c.state == stateOpen && len(buf)-consumed >= 2 {
 		ls.hr.b = buf[consumed:]
 		h, err := ws.ReadHeaderBuffer(&ls.hr, ls.hdr[:])
 		if err != nil {
 			if err == ws.ErrHeaderLengthMSB || err == ws.ErrHeaderLengthUnexpected {
-				s.fail(c, errHeaderLength)
+				c.fail(errHeaderLength)
 				return len(buf)
 			}
 			return consumed // header incomplete
 		}
 		headerLen := len(buf) - consumed - len(ls.hr.b)
-		if ferr := s.checkHeader(c, h); ferr != nil {
-			s.fail(c, ferr)
+		if ferr := c.checkHeader(h); ferr != nil {
+			c.fail(ferr)
 			return len(buf)
 		}
 		if int64(len(ls.hr.b)) < h.Length {
@@ -118,8 +118,8 @@ func (s *Server) frames(c *conn, buf []byte) int {
 		ws.Cipher(payload, h.Mask, 0)
 		c.lastSeen = ls.srv.now()
 		c.pinged = false
-		if ferr := s.frame(c, h, payload); ferr != nil {
-			s.fail(c, ferr)
+		if ferr := c.frame(h, payload); ferr != nil {
+			c.fail(ferr)
 			return len(buf)
 		}
 	}
@@ -128,7 +128,7 @@ func (s *Server) frames(c *conn, buf []byte) int {
 
 // checkHeader rejects a frame from its header alone, before its payload is
 // buffered, so that an oversized frame is refused without reading it.
-func (s *Server) checkHeader(c *conn, h ws.Header) *frameError {
+func (c *conn) checkHeader(h ws.Header) *frameError {
 	switch {
 	case !h.Masked:
 		return errUnmasked
@@ -145,14 +145,14 @@ func (s *Server) checkHeader(c *conn, h ws.Header) *frameError {
 			return errContinuation
 		}
 		// Subtracted, not added: a length near 2^63 would wrap the sum.
-		if h.Length > int64(s.cfg.MaxMessage)-int64(len(c.rare.frag)) {
+		if h.Length > int64(c.ls.srv.cfg.MaxMessage)-int64(len(c.rare.frag)) {
 			return errTooBig
 		}
 	default: // text or binary
 		if c.fragOp() != 0 {
 			return errInterleaved
 		}
-		if h.Length > int64(s.cfg.MaxMessage) {
+		if h.Length > int64(c.ls.srv.cfg.MaxMessage) {
 			return errTooBig
 		}
 	}
@@ -160,17 +160,17 @@ func (s *Server) checkHeader(c *conn, h ws.Header) *frameError {
 }
 
 // frame handles one complete, unmasked frame.
-func (s *Server) frame(c *conn, h ws.Header, payload []byte) *frameError {
+func (c *conn) frame(h ws.Header, payload []byte) *frameError {
 	switch h.OpCode {
 	case ws.OpPing:
-		if s.allowMessage(c, len(payload)) {
+		if c.allowMessage(len(payload)) {
 			c.Send(c.ls.finish(append(c.ls.begin(), payload...), ws.OpPong))
 		}
 	case ws.OpPong:
 		// lastSeen is all a pong is for; a flood of them still counts.
-		s.allowFrame(c)
+		c.allowFrame()
 	case ws.OpClose:
-		return s.closeReceived(c, payload)
+		return c.closeReceived(payload)
 	case ws.OpContinuation:
 		r := c.rare
 		r.frag = append(r.frag, payload...)
@@ -182,25 +182,25 @@ func (s *Server) frame(c *conn, h ws.Header, payload []byte) *frameError {
 			}
 			// The message is charged as a whole below; what its fragments
 			// paid on the way is given back, so fragmenting costs nothing.
-			s.refund(c, paid)
-			return s.message(c, op, msg)
+			c.refund(paid)
+			return c.message(op, msg)
 		}
-		s.chargeFragment(c)
+		c.chargeFragment()
 	default:
 		if !h.Fin {
 			r := c.rareState()
 			r.fragOp = h.OpCode
 			r.frag = append(make([]byte, 0, len(payload)*2), payload...)
-			s.chargeFragment(c)
+			c.chargeFragment()
 			return nil
 		}
-		return s.message(c, h.OpCode, payload)
+		return c.message(h.OpCode, payload)
 	}
 	return nil
 }
 
 // closeReceived answers a close frame with the same code and closes.
-func (s *Server) closeReceived(c *conn, payload []byte) *frameError {
+func (c *conn) closeReceived(payload []byte) *frameError {
 	code := ws.StatusNormalClosure
 	if len(payload) > 0 {
 		if len(payload) < 2 {
@@ -214,7 +214,7 @@ func (s *Server) closeReceived(c *conn, payload []byte) *frameError {
 			return errCloseBadUTF8
 		}
 	}
-	c.sendAndClose(c.ls.closeFrame(code, ""))
+	c.close(code, "")
 	return nil
 }
 
@@ -229,23 +229,21 @@ func validCloseCode(code ws.StatusCode) bool {
 	return false
 }
 
-// fail sends a close frame for a protocol violation and ends the connection.
-func (s *Server) fail(c *conn, ferr *frameError) {
-	c.sendAndClose(c.ls.closeFrame(ferr.code, ferr.reason))
-}
+// fail closes the connection for a protocol violation.
+func (c *conn) fail(ferr *frameError) { c.close(ferr.code, ferr.reason) }
 
 // message handles one whole data message.
-func (s *Server) message(c *conn, op ws.OpCode, payload []byte) *frameError {
-	if !s.allowMessage(c, len(payload)) {
+func (c *conn) message(op ws.OpCode, payload []byte) *frameError {
+	if !c.allowMessage(len(payload)) {
 		return nil
 	}
 	if op == ws.OpBinary {
-		s.sendError(c, proto.Problem{Code: proto.CodeBadRequest, Message: "binary messages are not supported; send JSON text"})
+		c.sendError(proto.Problem{Code: proto.CodeBadRequest, Message: "binary messages are not supported; send JSON text"})
 		return nil
 	}
 	if !utf8.Valid(payload) {
 		return errBadUTF8
 	}
-	s.dispatch(c, payload)
+	c.dispatch(payload)
 	return nil
 }

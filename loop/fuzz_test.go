@@ -61,7 +61,7 @@ func run(t *testing.T, a, b []byte) []byte {
 // frame whose header claims more than a message may be: the server would
 // buffer whatever the client sends while waiting for it.
 func checkNotWaitingForTooMuch(t *testing.T, c *conn, pending []byte) {
-	if c.phase != phaseWS || len(pending) < 2 {
+	if c.state != stateOpen || len(pending) < 2 {
 		return
 	}
 	h, err := ws.ReadHeader(bytes.NewReader(pending))
@@ -115,13 +115,13 @@ func handshakeRun(t *testing.T, a, b []byte) []byte {
 	for _, chunk := range [][]byte{a, b} {
 		buffered = append(buffered, chunk...)
 		n := 0
-		if c.phase == phaseHTTP {
+		if c.state == stateHandshaking {
 			n = d.srv.handshake(c, buffered)
 		}
-		if c.phase == phaseWS {
-			n += d.srv.frames(c, buffered[n:])
+		if c.state == stateOpen {
+			n += c.frames(buffered[n:])
 		}
-		if c.phase == phaseClosing {
+		if c.state >= stateClosing {
 			n = len(buffered)
 		}
 		if n < 0 || n > len(buffered) {
@@ -130,7 +130,7 @@ func handshakeRun(t *testing.T, a, b []byte) []byte {
 		buffered = buffered[n:]
 	}
 	out := d.takeOutput(c)
-	if c.registered {
+	if c.state == stateOpen {
 		out = bytes.ReplaceAll(out, []byte(idText(c)), []byte("<self>"))
 	}
 	// /healthz reports a live figure, in its body and so in its length,

@@ -117,13 +117,12 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 		ls.hio = handshakeIO{r: sliceReader{b: req}, out: &ls.httpOut}
 		if _, err := s.upgrader.Upgrade(&ls.hio); err != nil {
 			s.log.Debug().Err(err).Msg("handshake rejected")
-			c.sendAndClose(ls.httpOut)
+			c.refuse(ls.httpOut)
 			return len(buf)
 		}
 	}
 	c.Send(ls.httpOut)
-	c.phase = phaseWS
-	c.lastSeen = s.now()
+	c.upgraded()
 	s.admit(c)
 	return n
 }
@@ -140,11 +139,10 @@ func (s *Server) admit(c *conn) {
 	}
 	if err != nil {
 		s.log.Debug().Err(err).Msg("client refused")
-		s.sendError(c, proto.Problem{Code: proto.CodeServerFull, Message: "the server is full; try again later"})
-		c.sendAndClose(ls.closeFrame(statusTryAgainLater, "server full"))
+		c.sendError(proto.Problem{Code: proto.CodeServerFull, Message: "the server is full; try again later"})
+		c.close(statusTryAgainLater, "server full")
 		return
 	}
-	c.registered = true
 	c.roomlessSince = s.uptimeSeconds()
 	c.Send(ls.finish(proto.AppendClientID(ls.begin(), id), ws.OpText))
 }
@@ -204,7 +202,7 @@ func (s *Server) httpResponse(c *conn, status, contentType string, body []byte, 
 		out = append(out, body...)
 	}
 	c.ls.httpOut = out
-	c.sendAndClose(out)
+	c.refuse(out)
 }
 
 // requestLine splits "METHOD PATH HTTP/1.x" and checks its shape.

@@ -98,8 +98,8 @@ func TestFastUpgradeLeavesUnusualRequestsToGobwas(t *testing.T) {
 			if upgraded {
 				got = got[:min(len(got), len(want))] // then the client-id message
 			}
-			if !bytes.Equal(got, want) || (c.phase == phaseWS) != upgraded {
-				t.Fatalf("server answered (upgraded %v)\n%q\nws.Upgrader answers\n%q", c.phase == phaseWS, got, want)
+			if !bytes.Equal(got, want) || (c.state == stateOpen) != upgraded {
+				t.Fatalf("server answered (upgraded %v)\n%q\nws.Upgrader answers\n%q", c.state == stateOpen, got, want)
 			}
 		})
 	}
@@ -150,7 +150,7 @@ func TestUpgradeDoesNotAllocateOnceWarm(t *testing.T) {
 			allocs := testing.AllocsPerRun(1000, func() {
 				*c = conn{ls: d.ls}
 				d.srv.handshake(c, req)
-				if c.registered {
+				if c.state == stateOpen {
 					upgraded++
 				}
 				d.recycleOutput(c)

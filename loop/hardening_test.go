@@ -267,8 +267,8 @@ func TestADroppedClientGetsOneCloseFrame(t *testing.T) {
 	r := dialRaw(t, srv)
 	id := r.upgrade()
 	onClientsLoop(srv, id, func(c *conn) {
-		c.ls.dropSlow(c)
-		c.ls.dropSlow(c)
+		c.close(ws.StatusPolicyViolation, "not reading fast enough")
+		c.close(ws.StatusPolicyViolation, "not reading fast enough")
 	})
 	r.expectClose(ws.StatusPolicyViolation)
 }
@@ -375,7 +375,7 @@ func TestJoinTimeout(t *testing.T) {
 }
 
 func TestPanicInAHandlerClosesOnlyThatClient(t *testing.T) {
-	srv := startServer(t, Config{beforeDispatch: func(payload []byte) {
+	srv := startServerWith(t, Config{}, testHooks{beforeDispatch: func(payload []byte) {
 		if bytes.Contains(payload, []byte("trigger-a-bug")) {
 			panic("a bug in a handler")
 		}
@@ -396,7 +396,7 @@ func TestPanicInAHandlerClosesOnlyThatClient(t *testing.T) {
 // does, and nobody else: what the loop writes in the same round for the
 // others still goes out.
 func TestPanicWhileWritingClosesOnlyThatClient(t *testing.T) {
-	srv := startServer(t, Config{beforeFlush: func(buf []byte) {
+	srv := startServerWith(t, Config{}, testHooks{beforeFlush: func(buf []byte) {
 		if bytes.Contains(buf, []byte("trigger-a-write-bug")) {
 			panic("a bug while writing")
 		}
@@ -431,7 +431,7 @@ func TestPanicWhileWritingClosesOnlyThatClient(t *testing.T) {
 // A departure whose announcement fails must still give the client's seat
 // back: otherwise every such failure would count against --clients for good.
 func TestPanicAnnouncingADepartureStillFreesTheSeat(t *testing.T) {
-	srv := startServer(t, Config{Clients: 2, beforeLeftAnnounced: func(roomID string) {
+	srv := startServerWith(t, Config{Clients: 2}, testHooks{beforeLeftAnnounced: func(roomID string) {
 		if roomID == "cursed" {
 			panic("a bug in an announcement")
 		}

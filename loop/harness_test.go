@@ -25,8 +25,17 @@ const waitTimeout = 10 * time.Second
 // when the test ends. A minTimeout below 30s lets idle-timeout tests run fast.
 func startServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
+	return startServerWith(t, cfg, testHooks{})
+}
+
+// startServerWith is startServer with test hooks set.
+func startServerWith(t testing.TB, cfg Config, hooks testHooks) *Server {
+	t.Helper()
 	cfg.Interface = "127.0.0.1"
-	srv, err := start(cfg, 100*time.Millisecond)
+	if hooks.minTimeout == 0 {
+		hooks.minTimeout = 100 * time.Millisecond
+	}
+	srv, err := start(cfg, hooks)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -383,7 +392,7 @@ func (r *rawConn) expectText(name string) event {
 // expectClose reads frames until a close frame and checks its code, then
 // checks that nothing follows it and that the server ends the stream
 // cleanly: a FIN, not a reset, which could make a client drop the close
-// frame unread (see drain.go).
+// frame unread (see lifecycle.go).
 func (r *rawConn) expectClose(code ws.StatusCode) {
 	r.t.Helper()
 	for {

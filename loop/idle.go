@@ -18,10 +18,10 @@ type idleScan struct{ ls *loopState }
 // second; timeouts are at least 30 s, so that is precise enough.
 const scanBatch = 1024
 
-// Run closes connections idle past --timeout (1001), pings those idle for a
-// third of it, closes clients that joined no room within --join-timeout
-// (1008), and closes connections still in the HTTP upgrade after
-// HandshakeTimeout.
+// Run moves the loop's ending connections on (lifecycle.go), closes
+// connections idle past --timeout (1001), pings those idle for a third of
+// it, closes clients that joined no room within --join-timeout (1008), and
+// closes connections still in the HTTP upgrade after HandshakeTimeout.
 func (t idleScan) Run(context.Context) error {
 	ls := t.ls
 	s := ls.srv
@@ -29,11 +29,12 @@ func (t idleScan) Run(context.Context) error {
 	defer ls.exit()
 	defer s.recoverLoop("looking for idle connections")
 	now := s.now()
-	ls.closeDrained(now)
+	ls.sweepEnding(now)
 	timeout := int64(s.cfg.Timeout)
-	ls.expired = ls.expired[:0]
 	// A bounded slice per tick, resuming where the last one stopped, so
-	// that no tick holds up the loop's traffic for long.
+	// that no tick holds up the loop's traffic for long. Closing a
+	// connection never removes it from ls.conns here: gnet closes sockets
+	// asynchronously, and OnClose runs after this task.
 	for range min(len(ls.conns), scanBatch) {
 		if ls.scanNext >= len(ls.conns) {
 			ls.scanNext = 0
@@ -41,32 +42,23 @@ func (t idleScan) Run(context.Context) error {
 		c := ls.conns[ls.scanNext]
 		ls.scanNext++
 		idle := now - c.lastSeen
-		switch c.phase {
-		case phaseHTTP:
-			if idle >= int64(HandshakeTimeout) {
-				ls.expired = append(ls.expired, c)
+		switch c.state {
+		case stateHandshaking:
+			if idle >= int64(s.hooks.handshakeTimeout) {
+				c.close(0, "handshake timeout")
 			}
-		case phaseWS:
+		case stateOpen:
 			switch {
 			case idle >= timeout:
-				ls.expired = append(ls.expired, c)
-			case c.registered && !c.inRoom && now-s.started-int64(c.roomlessSince)*int64(time.Second) >= int64(s.cfg.JoinTimeout):
-				s.sendError(c, proto.Problem{Code: proto.CodeJoinTimeout, Message: "no room joined in time; closing"})
-				c.sendAndClose(ls.closeFrame(ws.StatusPolicyViolation, "no room joined"))
+				c.close(ws.StatusGoingAway, "idle timeout")
+			case !c.inRoom && now-s.started-int64(c.roomlessSince)*int64(time.Second) >= int64(s.cfg.JoinTimeout):
+				c.sendError(proto.Problem{Code: proto.CodeJoinTimeout, Message: "no room joined in time; closing"})
+				c.close(ws.StatusPolicyViolation, "no room joined")
 			case idle >= timeout/3 && !c.pinged:
 				c.pinged = true
 				c.Send(ls.finish(ls.begin(), ws.OpPing))
 			}
 		}
 	}
-	for _, c := range ls.expired {
-		if c.phase == phaseWS {
-			c.sendAndClose(ls.closeFrame(ws.StatusGoingAway, "idle timeout"))
-		} else {
-			c.phase = phaseClosing
-			_ = c.gc.Close()
-		}
-	}
-	clear(ls.expired)
 	return nil
 }

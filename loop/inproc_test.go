@@ -22,7 +22,7 @@ func newDetached(tb testing.TB) *detached {
 	tb.Helper()
 	// No rate limit: nothing advances the clock here, so a limit would start
 	// dropping after the first burst.
-	s := newServer(Config{Rate: -1}.withDefaults())
+	s := newServer(Config{Rate: -1}.withDefaults(), testHooks{}.withDefaults())
 	ls := &loopState{srv: s, enc: make([]byte, maxServerHeader, 4096)}
 	// A handler is always running, so nothing tries to wake a gnet loop.
 	ls.enter()
@@ -32,9 +32,9 @@ func newDetached(tb testing.TB) *detached {
 // conn returns an upgraded, registered connection.
 func (d *detached) conn(tb testing.TB) *conn {
 	tb.Helper()
-	c := &conn{ls: d.ls, phase: phaseWS}
+	c := &conn{ls: d.ls, state: stateOpen}
 	d.srv.admit(c)
-	if !c.registered {
+	if c.state != stateOpen {
 		tb.Fatal("not admitted")
 	}
 	d.takeOutput(c)
@@ -57,14 +57,14 @@ func (d *detached) recycleOutput(c *conn) {
 	defer d.ls.mu.Unlock()
 	d.ls.recycle(c.out)
 	c.out = nil
-	c.queued = false
+	c.outbox &^= outboxQueued
 	d.ls.inbox = slices.DeleteFunc(d.ls.inbox, func(q *conn) bool { return q == c })
 }
 
 func (d *detached) join(tb testing.TB, c *conn, room string) {
 	tb.Helper()
 	m := proto.Message{Event: proto.EventJoinRoom, RoomID: []byte(room)}
-	d.srv.join(c, &m)
+	c.join(&m)
 }
 
 // feed runs the frame parser over in as gnet would deliver it: bytes not
@@ -73,10 +73,10 @@ func (d *detached) join(tb testing.TB, c *conn, room string) {
 func (d *detached) feed(c *conn, chunks ...[]byte) (buffered []byte) {
 	for _, chunk := range chunks {
 		buffered = append(buffered, chunk...)
-		if c.phase != phaseWS {
+		if c.state != stateOpen {
 			return buffered
 		}
-		n := d.srv.frames(c, buffered)
+		n := c.frames(buffered)
 		if n < 0 || n > len(buffered) {
 			panic("frames consumed a bad count")
 		}

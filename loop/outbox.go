@@ -3,6 +3,7 @@ package loop
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -32,8 +33,8 @@ type loopState struct {
 	srv *Server
 	el  gnet.EventLoop
 
-	// conns lists the loop's open connections for the idle scan, which
-	// resumes at scanNext.
+	// conns lists the loop's connections, in every state but closed, for
+	// the idle scan, which resumes at scanNext.
 	conns    []*conn
 	scanNext int
 	// enc is the frame being encoded; see begin and finish.
@@ -46,57 +47,83 @@ type loopState struct {
 	ids []proto.ClientID
 	// batch holds the clients being written, with their bytes.
 	batch []pending
-	// expired collects conns the idle scan closes.
-	expired []*conn
-	// draining holds closing conns that gnet is still writing to, and
-	// lingering those written out and shut for writing; see drain.go.
-	draining  []*conn
-	lingering []*conn
+	// ending lists the draining and lingering connections, which each tick
+	// sweeps (lifecycle.go); endingCount is its length, for Stop to wait on
+	// from its own goroutine.
+	ending      []*conn
+	endingCount atomic.Int64
 	// httpOut collects the upgrade response, through hio.
 	httpOut []byte
 	hio     handshakeIO
 
 	mu sync.Mutex
-	// depth counts the handlers running on the loop: the outermost one
+	// busy counts the handlers running on the loop: the outermost one
 	// writes the outbox when it ends; nested ones (OnClose called by gnet
-	// from inside a write) leave it to the outermost.
-	depth int
+	// from inside a write) leave it to the outermost. While it is above
+	// zero, no sender needs to wake the loop.
+	busy int
 	// wakePending is set while a flush task is queued on the idle loop.
 	wakePending bool
 	inbox       []*conn
 	free        [][]byte
 }
 
-// pending is one client's share of a batch, taken out of the outbox.
+// pending is one client's share of a batch, taken out of the outbox: last
+// is set when it ends with the connection's last bytes, slow when the
+// client fell more than --max-outbound behind.
 type pending struct {
-	c     *conn
-	buf   []byte
-	close bool
-	slow  bool
+	c    *conn
+	buf  []byte
+	last bool
+	slow bool
 }
+
+// outboxFlags is a conn's standing in its loop's outbox.
+type outboxFlags uint8
+
+const (
+	outboxQueued outboxFlags = 1 << iota // in ls.inbox
+	outboxSlow                           // over --max-outbound: its backlog is dropped
+)
 
 // maxFreeBufs bounds the loop's pool of pending buffers.
 const maxFreeBufs = 64
 
-// enqueue appends msg to c's pending bytes. Safe from any goroutine.
-func (ls *loopState) enqueue(c *conn, msg []byte, closeAfter bool) {
+// enqueue appends msg to c's pending bytes, unless c is closing. Safe from
+// any goroutine.
+func (ls *loopState) enqueue(c *conn, msg []byte) {
 	ls.mu.Lock()
-	if c.gone || c.closeAfter || c.slow {
+	if c.state >= stateClosing || c.outbox&outboxSlow != 0 {
 		ls.mu.Unlock()
 		return
 	}
-	if !c.queued {
-		c.queued = true
-		ls.inbox = append(ls.inbox, c)
-	}
-	if len(c.out) > 0 && len(c.out)+len(msg) > ls.srv.cfg.MaxOutbound {
-		// A client this far behind is not reading; the loop closes it
-		// rather than let its queue grow the server's memory. The limit is
-		// on what piles up behind a message: one message always goes, so
-		// that a room-mate's largest offer cannot get a client dropped when
-		// --max-outbound is close to the message limit.
-		c.slow = true
+	// --max-outbound counts what the server holds for the client: what is
+	// queued here and what gnet could not yet hand to the kernel. A client
+	// this far behind is not reading; the loop closes it rather than let
+	// its backlog grow the server's memory. The limit is on what piles up
+	// behind a message: one message always goes, so that a room-mate's
+	// largest offer cannot get a client dropped when --max-outbound is
+	// close to the message limit.
+	if backlog := len(c.out) + int(c.held); backlog > 0 && backlog+len(msg) > ls.srv.cfg.MaxOutbound {
+		c.outbox |= outboxSlow
 		msg = nil
+	}
+	wake := c.appendOut(msg)
+	ls.mu.Unlock()
+	if wake {
+		// An error means the engine is shutting down and the loop gone.
+		_ = ls.el.Execute(context.Background(), ls)
+	}
+}
+
+// appendOut appends msg to c's pending bytes and puts c in the inbox; it
+// reports whether the loop must be woken to write them. Call with ls.mu
+// held.
+func (c *conn) appendOut(msg []byte) (wake bool) {
+	ls := c.ls
+	if c.outbox&outboxQueued == 0 {
+		c.outbox |= outboxQueued
+		ls.inbox = append(ls.inbox, c)
 	}
 	if c.out == nil {
 		if n := len(ls.free); n > 0 {
@@ -105,16 +132,11 @@ func (ls *loopState) enqueue(c *conn, msg []byte, closeAfter bool) {
 		}
 	}
 	c.out = append(c.out, msg...)
-	c.closeAfter = closeAfter
-	wake := ls.depth == 0 && !ls.wakePending
+	wake = ls.busy == 0 && !ls.wakePending
 	if wake {
 		ls.wakePending = true
 	}
-	ls.mu.Unlock()
-	if wake {
-		// An error means the engine is shutting down and the loop gone.
-		_ = ls.el.Execute(context.Background(), ls)
-	}
+	return wake
 }
 
 // Run is the flush task queued on an idle loop; it implements gnet.Runnable.
@@ -130,7 +152,7 @@ func (ls *loopState) Run(context.Context) error {
 // enter marks the start of a handler on the loop.
 func (ls *loopState) enter() {
 	ls.mu.Lock()
-	ls.depth++
+	ls.busy++
 	ls.mu.Unlock()
 }
 
@@ -138,15 +160,15 @@ func (ls *loopState) enter() {
 func (ls *loopState) exit() {
 	for {
 		ls.mu.Lock()
-		if ls.depth > 1 || len(ls.inbox) == 0 {
-			ls.depth--
+		if ls.busy > 1 || len(ls.inbox) == 0 {
+			ls.busy--
 			ls.mu.Unlock()
 			return
 		}
 		for _, c := range ls.inbox {
-			ls.batch = append(ls.batch, pending{c: c, buf: c.out, close: c.closeAfter, slow: c.slow})
+			ls.batch = append(ls.batch, pending{c: c, buf: c.out, last: c.state == stateClosing, slow: c.outbox&outboxSlow != 0})
 			c.out = nil
-			c.queued = false
+			c.outbox &^= outboxQueued
 		}
 		clear(ls.inbox)
 		ls.inbox = ls.inbox[:0]
@@ -157,6 +179,9 @@ func (ls *loopState) exit() {
 		ls.mu.Lock()
 		for _, p := range ls.batch {
 			ls.recycle(p.buf)
+			if p.c.state != stateClosed {
+				p.c.held = int32(min(p.c.gc.OutboundBuffered(), 1<<30))
+			}
 		}
 		ls.mu.Unlock()
 		clear(ls.batch)
@@ -164,53 +189,43 @@ func (ls *loopState) exit() {
 	}
 }
 
-// flush writes the batch, then closes whom it must.
+// flush writes the batch, then settles each connection in it.
 func (ls *loopState) flush() {
 	for i := range ls.batch {
 		ls.write(&ls.batch[i])
 	}
-	maxOut := ls.srv.cfg.MaxOutbound
+	now := ls.srv.now()
 	for i := range ls.batch {
-		ls.settle(&ls.batch[i], maxOut)
+		ls.settle(&ls.batch[i], now)
 	}
 }
 
-// write writes what was queued for one connection.
+// write writes what was queued for one connection; a slow client's backlog
+// is dropped instead.
 func (ls *loopState) write(p *pending) {
-	defer ls.recoverWrite(p.c)
-	// gone is written only on this goroutine, so it is read here unlocked.
-	if !p.c.gone && !p.slow {
-		if ls.srv.cfg.beforeFlush != nil {
-			ls.srv.cfg.beforeFlush(p.buf)
+	defer p.c.recoverPanic("writing a client's queued messages")
+	if p.c.state != stateClosed && !p.slow {
+		if hook := ls.srv.hooks.beforeFlush; hook != nil {
+			hook(p.buf)
 		}
 		// A failed write makes gnet close the conn (calling OnClose).
 		_, _ = p.c.gc.Write(p.buf)
 	}
 }
 
-// settle closes a connection once written when its batch said so, or when
-// it is too slow a reader.
-func (ls *loopState) settle(p *pending, maxOut int) {
-	defer ls.recoverWrite(p.c)
+// settle moves a connection whose last bytes were just written on in its
+// life, and closes one that has fallen too far behind.
+func (ls *loopState) settle(p *pending, now int64) {
+	c := p.c
+	defer c.recoverPanic("settling a client's queued messages")
 	switch {
-	case p.c.gone:
-	case p.close && !p.slow:
-		// Its close frame is written or in gnet's buffer, and nothing may
-		// follow it; a reader that stays behind is closed after the grace.
-		ls.closeWhenWritten(p.c)
-	case p.slow || p.c.gc.OutboundBuffered() > maxOut:
-		ls.dropSlow(p.c)
-	}
-}
-
-// recoverWrite confines a panic met while writing to one connection, a
-// bug, to that connection, as recoverConn does for its messages: it is
-// logged, what was queued for it is lost, and it is closed with 1011 (the
-// close frame goes out in exit's next round); the rest of the batch is
-// still written.
-func (ls *loopState) recoverWrite(c *conn) {
-	if v := recover(); v != nil {
-		ls.srv.closeAfterPanic(c, v, "writing a client's queued messages")
+	case c.state == stateClosed:
+	case p.last:
+		c.lastBytesWritten(now)
+	case p.slow || c.gc.OutboundBuffered() > ls.srv.cfg.MaxOutbound:
+		ls.srv.log.Debug().Str("client", clientIDText(c)).
+			Int("queued", c.gc.OutboundBuffered()).Msg("closing a client that does not read")
+		c.close(ws.StatusPolicyViolation, "not reading fast enough")
 	}
 }
 
@@ -219,35 +234,4 @@ func (ls *loopState) recycle(b []byte) {
 	if b != nil && cap(b) <= maxPooledBuf && len(ls.free) < maxFreeBufs {
 		ls.free = append(ls.free, b[:0])
 	}
-}
-
-// dropSlow closes a client that let more than --max-outbound bytes pile up:
-// one stalled reader must not grow the server's memory. Its room hears of it
-// through OnClose, like any disconnect.
-func (ls *loopState) dropSlow(c *conn) {
-	if c.rare != nil && c.rare.dropped {
-		// Queued again between the batch that dropped it and gnet closing
-		// it: its close frame went out already.
-		return
-	}
-	c.rareState().dropped = true
-	ls.mu.Lock()
-	c.slow = true
-	ls.recycle(c.out)
-	c.out = nil
-	ls.mu.Unlock()
-	ls.srv.log.Debug().Str("client", proto.ClientID(c.client.ID).String()).
-		Int("queued", c.gc.OutboundBuffered()).Msg("closing a client that does not read")
-	c.phase = phaseClosing
-	_, _ = c.gc.Write(ls.closeFrame(ws.StatusPolicyViolation, "not reading fast enough"))
-	_ = c.gc.Close()
-}
-
-// forget drops c's pending bytes once the connection is closed.
-func (ls *loopState) forget(c *conn) {
-	ls.mu.Lock()
-	c.gone = true
-	ls.recycle(c.out)
-	c.out = nil
-	ls.mu.Unlock()
 }

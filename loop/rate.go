@@ -43,20 +43,20 @@ func newRateLimit(cfg Config) rateLimit {
 
 // allowMessage applies the per-client rate limit to a data message or ping
 // of size bytes and reports whether to handle it.
-func (s *Server) allowMessage(c *conn, size int) bool {
-	return s.charge(c, sharesPerMessage*int64(max(1, (size+messageUnit-1)/messageUnit)))
+func (c *conn) allowMessage(size int) bool {
+	return c.charge(sharesPerMessage * int64(max(1, (size+messageUnit-1)/messageUnit)))
 }
 
 // allowFrame charges a pong or a non-final fragment; over the rate, the
 // frame counts towards --rate-kick like a dropped message.
-func (s *Server) allowFrame(c *conn) bool { return s.charge(c, 1) }
+func (c *conn) allowFrame() bool { return c.charge(1) }
 
 // chargeFragment charges a fragment before a message's last, keeping count
 // for the refund when the message completes; over the rate, the message
 // will be dropped whole.
-func (s *Server) chargeFragment(c *conn) {
+func (c *conn) chargeFragment() {
 	r := c.rare
-	if s.allowFrame(c) {
+	if c.allowFrame() {
 		r.fragPaid++
 	} else {
 		r.fragOver = true
@@ -64,8 +64,8 @@ func (s *Server) chargeFragment(c *conn) {
 }
 
 // refund gives back shares charged earlier.
-func (s *Server) refund(c *conn, shares int64) {
-	c.tat -= s.rate.interval * shares / sharesPerMessage
+func (c *conn) refund(shares int64) {
+	c.tat -= c.ls.srv.rate.interval * shares / sharesPerMessage
 }
 
 // charge takes shares/sharesPerMessage of a message from c's allowance and reports
@@ -74,7 +74,8 @@ func (s *Server) refund(c *conn, shares int64) {
 // Over the rate, the client gets a rate-limited error, at most one a second;
 // a client that stays over (drops no more than 2s apart) for --rate-kick is
 // closed with 1008.
-func (s *Server) charge(c *conn, shares int64) bool {
+func (c *conn) charge(shares int64) bool {
+	s := c.ls.srv
 	if s.rate.interval == 0 {
 		return true
 	}
@@ -93,13 +94,13 @@ func (s *Server) charge(c *conn, shares int64) bool {
 	}
 	r.lastDrop = now
 	if now-r.overSince >= int64(s.cfg.RateKick) {
-		s.log.Debug().Str("client", proto.ClientID(c.client.ID).String()).Msg("closing a client over its rate")
-		c.sendAndClose(c.ls.closeFrame(ws.StatusPolicyViolation, "rate limit exceeded"))
+		s.log.Debug().Str("client", clientIDText(c)).Msg("closing a client over its rate")
+		c.close(ws.StatusPolicyViolation, "rate limit exceeded")
 		return false
 	}
 	if r.lastRateError == 0 || now-r.lastRateError >= int64(time.Second) {
 		r.lastRateError = now
-		s.sendError(c, proto.Problem{Code: proto.CodeRateLimited, Message: "too many messages; this one was dropped"})
+		c.sendError(proto.Problem{Code: proto.CodeRateLimited, Message: "too many messages; this one was dropped"})
 	}
 	return false
 }

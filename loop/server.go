@@ -16,15 +16,13 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/rs/zerolog"
 
-	"github.com/redrtc/redrtc/proto"
 	"github.com/redrtc/redrtc/registry"
 )
 
 // Server is a running RedRTC server.
 type Server struct {
-	gnet.BuiltinEventEngine
-
 	cfg      Config
+	hooks    testHooks
 	log      zerolog.Logger
 	clients  *registry.Clients
 	rooms    *registry.Rooms
@@ -44,9 +42,6 @@ type Server struct {
 	// rate is --rate and --burst in the rate limiter's terms.
 	rate    rateLimit
 	trimmer memoryTrimmer
-	// closing counts, over every loop, the closing connections still being
-	// written to or lingering (drain.go); Stop waits for it to reach zero.
-	closing atomic.Int64
 
 	// The server accepts connections itself (see accept.go) and hands them
 	// to the event loops of a gnet engine that has no listener of its own.
@@ -62,20 +57,20 @@ type Server struct {
 
 // Start validates cfg, starts the server and returns once it is accepting
 // connections.
-func Start(cfg Config) (*Server, error) { return start(cfg, MinTimeout) }
+func Start(cfg Config) (*Server, error) { return start(cfg, testHooks{}) }
 
-// start is Start with the shortest allowed --timeout as a parameter, so that
-// tests can see a timeout happen in well under 30 seconds.
-func start(cfg Config, minTimeout time.Duration) (*Server, error) {
+// start is Start with the points where tests reach inside the server.
+func start(cfg Config, hooks testHooks) (*Server, error) {
 	cfg = cfg.withDefaults()
-	if err := cfg.validate(minTimeout); err != nil {
+	hooks = hooks.withDefaults()
+	if err := cfg.validate(hooks.minTimeout); err != nil {
 		return nil, err
 	}
 	ip, err := cfg.listenIP()
 	if err != nil {
 		return nil, err
 	}
-	s := newServer(cfg)
+	s := newServer(cfg, hooks)
 	s.checkFileLimit()
 
 	loops := cfg.EventLoops
@@ -92,7 +87,7 @@ func start(cfg Config, minTimeout time.Duration) (*Server, error) {
 		return nil, fmt.Errorf("listen: %w", err) // err names the address
 	}
 	s.ln = ln.(*net.TCPListener)
-	s.engine, err = gnet.NewClient(s,
+	s.engine, err = gnet.NewClient(&events{srv: s},
 		gnet.WithMulticore(true),
 		gnet.WithNumEventLoop(loops),
 		gnet.WithTicker(true),
@@ -117,9 +112,10 @@ func start(cfg Config, minTimeout time.Duration) (*Server, error) {
 }
 
 // newServer builds the server's state for a validated cfg, before any socket.
-func newServer(cfg Config) *Server {
+func newServer(cfg Config, hooks testHooks) *Server {
 	s := &Server{
 		cfg:       cfg,
+		hooks:     hooks,
 		log:       *cfg.Logger,
 		clients:   registry.NewClients(cfg.Clients),
 		rooms:     registry.NewRooms(cfg.Rooms),
@@ -190,94 +186,6 @@ func (s *Server) loopFor(el gnet.EventLoop) *loopState {
 	return ls
 }
 
-// OnOpen sets up the connection's state; nothing is sent until the upgrade.
-func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
-	ls := s.loopFor(gc.EventLoop())
-	c := &conn{gc: gc, ls: ls, lastSeen: s.now(), idx: int32(len(ls.conns))}
-	ls.conns = append(ls.conns, c)
-	gc.SetContext(c)
-	return nil, gnet.None
-}
-
-// OnClose removes the client from its room and the tables.
-func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
-	c, ok := gc.Context().(*conn)
-	if !ok {
-		return gnet.None
-	}
-	ls := c.ls
-	ls.enter()
-	defer ls.exit()
-	defer s.recoverLoop("closing a connection")
-	ls.forget(c)
-	last := ls.conns[len(ls.conns)-1]
-	ls.conns[c.idx] = last
-	last.idx = c.idx
-	ls.conns[len(ls.conns)-1] = nil
-	ls.conns = ls.conns[:len(ls.conns)-1]
-	ls.retire(c) // unless closeWhenWritten did already
-	return gnet.None
-}
-
-// OnTraffic handles the bytes a connection has buffered: the upgrade request
-// first, then every complete frame, consuming exactly what it handled.
-func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
-	c := gc.Context().(*conn)
-	ls := c.ls
-	ls.enter()
-	defer ls.exit()
-	defer s.recoverConn(c)
-
-	n := gc.InboundBuffered()
-	if n == 0 {
-		return gnet.None
-	}
-	if r := c.rare; r != nil && r.need > 0 {
-		if n < r.need {
-			return gnet.None // the large frame being received is still incomplete
-		}
-		r.need = 0
-	}
-	buf, err := gc.Peek(n)
-	if err != nil {
-		return gnet.None
-	}
-	consumed := 0
-	if c.phase == phaseHTTP {
-		consumed = s.handshake(c, buf)
-	}
-	if c.phase == phaseWS {
-		consumed += s.frames(c, buf[consumed:])
-	}
-	if c.phase == phaseClosing {
-		consumed = n // whatever follows a close is ignored
-	}
-	if consumed > 0 { // Discard(0) would throw away a partial frame
-		_, _ = gc.Discard(consumed)
-	}
-	return gnet.None
-}
-
-// recoverConn confines a panic to the connection that caused it: it is
-// logged and that connection is closed with 1011; the loop carries on.
-func (s *Server) recoverConn(c *conn) {
-	if v := recover(); v != nil {
-		s.closeAfterPanic(c, v, "handling a client's message")
-		if n := c.gc.InboundBuffered(); n > 0 {
-			_, _ = c.gc.Discard(n)
-		}
-	}
-}
-
-// closeAfterPanic logs a panic recovered while serving c, with c's id, and
-// closes c with 1011 unless it is already closing or gone.
-func (s *Server) closeAfterPanic(c *conn, v any, what string) {
-	s.logPanic(v, proto.ClientID(c.client.ID).String(), what)
-	if !c.gone && c.phase != phaseClosing {
-		c.sendAndClose(c.ls.closeFrame(ws.StatusInternalServerError, "internal error"))
-	}
-}
-
 // recoverLoop keeps a panic outside any one client's message handling from
 // ending the process: it is logged, and the loop goes on.
 func (s *Server) recoverLoop(what string) {
@@ -295,16 +203,4 @@ func (s *Server) logPanic(v any, client, what string) {
 		ev = ev.Str("client", client)
 	}
 	ev.Msg("panic while " + what)
-}
-
-// OnTick advances the clock and asks each loop to look for idle connections.
-func (s *Server) OnTick() (time.Duration, gnet.Action) {
-	s.clock.Store(s.started + int64(time.Since(s.base)))
-	s.trimmer.tick(s.clients.Len(), s.rooms.Len())
-	s.loopsMu.Lock()
-	for _, ls := range s.loops {
-		_ = ls.el.Execute(context.Background(), idleScan{ls})
-	}
-	s.loopsMu.Unlock()
-	return s.tickEvery, gnet.None
 }

@@ -28,15 +28,8 @@ func (g goodbye) Run(context.Context) error {
 	ls.enter()
 	defer ls.exit()
 	defer ls.srv.recoverLoop("saying goodbye")
-	frame := ls.closeFrame(ws.StatusGoingAway, goodbyeReason)
 	for _, c := range ls.conns {
-		switch c.phase {
-		case phaseWS:
-			c.sendAndClose(frame) // copied into c's pending bytes
-		case phaseHTTP:
-			c.phase = phaseClosing
-			_ = c.gc.Close()
-		}
+		c.close(ws.StatusGoingAway, goodbyeReason)
 	}
 	return nil
 }
@@ -70,11 +63,22 @@ func (s *Server) sayGoodbye(ctx context.Context) {
 	}
 	poll := time.NewTicker(drainPoll)
 	defer poll.Stop()
-	for s.closing.Load() > 0 {
+	for s.ending() > 0 {
 		select {
 		case <-poll.C:
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// ending counts the draining and lingering connections on every loop.
+func (s *Server) ending() int64 {
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
+	var n int64
+	for _, ls := range s.loops {
+		n += ls.endingCount.Load()
+	}
+	return n
 }

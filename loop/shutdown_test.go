@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,10 +69,10 @@ func TestStopTellsEveryClientTheServerIsGoingAway(t *testing.T) {
 // TestStopWaitsForAClientBehindOnReading: a close frame that waits in gnet's
 // outbound buffer behind what a slow reader has not read yet must still reach
 // it before the socket closes. Every close the server makes takes that path
-// (closeWhenWritten); shutdown is where it matters most.
+// (lifecycle.go); shutdown is where it matters most.
 func TestStopWaitsForAClientBehindOnReading(t *testing.T) {
 	t.Run("a slow reader gets its 1001 once it reads", func(t *testing.T) {
-		srv := startServer(t, Config{Rate: -1, closeGrace: waitTimeout})
+		srv := startServerWith(t, Config{Rate: -1}, testHooks{closeGrace: waitTimeout})
 		slow, slowID := backedUpClient(t, srv)
 		stopped := stopInBackground(srv)
 		// Not a byte is read until the server has made up its mind.
@@ -93,7 +92,7 @@ func TestStopWaitsForAClientBehindOnReading(t *testing.T) {
 		}
 	})
 	t.Run("a client that never reads does not hold up the stop beyond the grace", func(t *testing.T) {
-		srv := startServer(t, Config{Rate: -1, closeGrace: 200 * time.Millisecond})
+		srv := startServerWith(t, Config{Rate: -1}, testHooks{closeGrace: 200 * time.Millisecond})
 		backedUpClient(t, srv)
 		if err := <-stopInBackground(srv); err != nil {
 			t.Fatalf("stop: %v", err)
@@ -178,11 +177,11 @@ func TestStopLetsAClientStillSendingReadItsCloseFrame(t *testing.T) {
 }
 
 // lingering reports whether c is shut for writing and waiting for its client
-// to close (drain.go), or the server has stopped, closing it.
+// to close (lifecycle.go), or the server has stopped, closing it.
 func lingering(srv *Server, c *conn) bool {
 	found := make(chan bool, 1)
 	err := c.ls.el.Execute(context.Background(), runOnLoop(func() {
-		found <- slices.Contains(c.ls.lingering, c)
+		found <- c.state == stateLingering
 	}))
 	if err != nil {
 		return true // the loop is gone, and c with it
@@ -245,7 +244,7 @@ func queuedInGnet(srv *Server, id string) int {
 // with this id, or already has.
 func closingOrGone(srv *Server, id string) bool {
 	closing := true
-	onClientsLoop(srv, id, func(c *conn) { closing = c.phase == phaseClosing })
+	onClientsLoop(srv, id, func(c *conn) { closing = c.state >= stateClosing })
 	return closing
 }
 
@@ -263,7 +262,7 @@ func onClientsLoop(srv *Server, id string, f func(c *conn)) {
 		err := ls.el.Execute(context.Background(), runOnLoop(func() {
 			defer func() { done <- struct{}{} }()
 			for _, c := range ls.conns {
-				if c.registered && protoID(c).String() == id {
+				if c.state != stateHandshaking && protoID(c).String() == id {
 					f(c)
 				}
 			}

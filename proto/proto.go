@@ -62,9 +62,6 @@ func (e Event) payloadKey() string {
 	return ""
 }
 
-// IsRelay reports whether the event is forwarded from one client to another.
-func (e Event) IsRelay() bool { return e.payloadKey() != "" }
-
 // clientEvents are the events a client may send; the others are server-only.
 var clientEvents = [...]Event{EventJoinRoom, EventLeaveRoom, EventOffer, EventAnswer, EventICECandidate, EventPing}
 
@@ -101,7 +98,6 @@ const (
 const (
 	MaxRoomIDLen   = 64 // bytes of [A-Za-z0-9_.:-]
 	MaxRoomNameLen = 64 // characters
-	RoomCapacity   = 6  // members per room
 	// MaxCandidateLen caps an ice-candidate's payload in bytes; an offer or
 	// answer is capped only by the whole message's size.
 	MaxCandidateLen = 4 << 10

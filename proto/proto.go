@@ -77,8 +77,10 @@ func lookupClientEvent(name []byte) Event {
 // Code is an error code carried by the error event.
 type Code string
 
-// Error codes. After any of them the connection stays usable, except
-// server-full, which is followed by close code 1013.
+// Error codes. After any of them the connection stays open, except
+// server-full (close 1013 follows) and join-timeout (close 1008 follows), as
+// docs/protocol.md says; a rate-kick, an oversized queue or a malformed
+// frame ends a connection with a close code alone, no error event.
 const (
 	CodeBadJSON        Code = "bad-json"
 	CodeBadRequest     Code = "bad-request"

@@ -15,7 +15,7 @@ var (
 // RoomCapacity is the most members a room holds.
 const RoomCapacity = 6
 
-// ID is a client id: 128 random bits.
+// ID is a client id: a version-4 UUID, 122 of its 128 bits random.
 type ID = [16]byte
 
 // Sender delivers an encoded message to one client. Send is called with a

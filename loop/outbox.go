@@ -236,7 +236,7 @@ func (ls *loopState) dropSlow(c *conn) {
 	ls.recycle(c.out)
 	c.out = nil
 	ls.mu.Unlock()
-	ls.srv.log.Debug().Str("client", proto.ClientID(c.client.ID).String()).
+	ls.srv.log.Debug().Str("client", c.client.ID.String()).
 		Int("queued", c.gc.OutboundBuffered()).Msg("closing a client that does not read")
 	c.phase = phaseClosing
 	_, _ = c.gc.Write(ls.closeFrame(ws.StatusPolicyViolation, "not reading fast enough"))

@@ -93,7 +93,7 @@ func (s *Server) charge(c *conn, shares int64) bool {
 	}
 	r.lastDrop = now
 	if now-r.overSince >= int64(s.cfg.RateKick) {
-		s.log.Debug().Str("client", proto.ClientID(c.client.ID).String()).Msg("closing a client over its rate")
+		s.log.Debug().Str("client", c.client.ID.String()).Msg("closing a client over its rate")
 		c.sendAndClose(c.ls.closeFrame(ws.StatusPolicyViolation, "rate limit exceeded"))
 		return false
 	}

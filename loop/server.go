@@ -16,7 +16,6 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/rs/zerolog"
 
-	"github.com/redrtc/redrtc/proto"
 	"github.com/redrtc/redrtc/registry"
 )
 
@@ -272,7 +271,7 @@ func (s *Server) recoverConn(c *conn) {
 // closeAfterPanic logs a panic recovered while serving c, with c's id, and
 // closes c with 1011 unless it is already closing or gone.
 func (s *Server) closeAfterPanic(c *conn, v any, what string) {
-	s.logPanic(v, proto.ClientID(c.client.ID).String(), what)
+	s.logPanic(v, c.client.ID.String(), what)
 	if !c.gone && c.phase != phaseClosing {
 		c.sendAndClose(c.ls.closeFrame(ws.StatusInternalServerError, "internal error"))
 	}

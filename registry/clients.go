@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
+
+	"github.com/redrtc/redrtc/proto"
 )
 
 const clientShards = 64 // a power of two
@@ -19,7 +21,7 @@ type Clients struct {
 
 type clientShard struct {
 	mu sync.RWMutex
-	m  map[ID]*Client
+	m  map[proto.ClientID]*Client
 	_  [40]byte // keep neighbouring shard locks off one cache line
 }
 
@@ -27,12 +29,12 @@ type clientShard struct {
 func NewClients(limit int) *Clients {
 	t := &Clients{limit: int64(limit)}
 	for i := range t.shards {
-		t.shards[i].m = make(map[ID]*Client)
+		t.shards[i].m = make(map[proto.ClientID]*Client)
 	}
 	return t
 }
 
-func (t *Clients) shard(id ID) *clientShard {
+func (t *Clients) shard(id proto.ClientID) *clientShard {
 	// Ids are random, so their first bytes are already a good hash.
 	return &t.shards[binary.LittleEndian.Uint64(id[:8])&(clientShards-1)]
 }
@@ -72,7 +74,7 @@ func (t *Clients) Remove(c *Client) {
 }
 
 // Get returns the client with the given id, or nil.
-func (t *Clients) Get(id ID) *Client {
+func (t *Clients) Get(id proto.ClientID) *Client {
 	s := t.shard(id)
 	s.mu.RLock()
 	c := s.m[id]

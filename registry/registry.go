@@ -15,9 +15,6 @@ var (
 // RoomCapacity is the most members a room holds.
 const RoomCapacity = 6
 
-// ID is a client id: a version-4 UUID, 122 of its 128 bits random.
-type ID = [16]byte
-
 // Sender delivers an encoded message to one client. Send is called with a
 // room lock held, so it must not block and must not call back into the
 // registry; it must copy msg if it keeps it.

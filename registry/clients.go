@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/redrtc/redrtc/proto"
 )
@@ -19,10 +20,18 @@ type Clients struct {
 	shards [clientShards]clientShard
 }
 
+// clientShard fills whole cache lines, so that loops locking neighbouring
+// shards do not contend for one line (false sharing). The padding comes
+// first because Go pads a struct that ends in a zero-length field, which
+// this one would when its state filled its lines exactly.
 type clientShard struct {
+	_ [(cacheLine - unsafe.Sizeof(clientShardState{})%cacheLine) % cacheLine]byte
+	clientShardState
+}
+
+type clientShardState struct {
 	mu sync.RWMutex
 	m  map[proto.ClientID]*Client
-	_  [40]byte // keep neighbouring shard locks off one cache line
 }
 
 // NewClients returns an empty table admitting at most limit clients.

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 const roomShards = 64 // a power of two
@@ -22,10 +23,15 @@ type Rooms struct {
 	shards [roomShards]roomShard
 }
 
+// roomShard fills whole cache lines, as clientShard does.
 type roomShard struct {
+	_ [(cacheLine - unsafe.Sizeof(roomShardState{})%cacheLine) % cacheLine]byte
+	roomShardState
+}
+
+type roomShardState struct {
 	mu sync.Mutex
 	m  map[string]*Room
-	_  [48]byte // keep neighbouring shard locks off one cache line
 }
 
 // NewRooms returns an empty table holding at most limit rooms.

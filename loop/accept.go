@@ -39,11 +39,8 @@ func (sp *spareFD) open() {
 // acceptorsPerLoop is how many accept goroutines run for each event loop.
 // EnrollContext waits until the chosen loop has registered the connection, a
 // round trip through that loop's task queue, so one acceptor per loop leaves
-// the loops idle between connections. Measured with `go run ./bench
-// -scenarios idle,churn -levels 5000 -servers redrtc` on 2 cores: connect
-// rate 10,600-13,300/s with one per loop, 14,800-19,100/s with four; churn
-// 8,000-8,200 sessions/s at 99-104 µs of server CPU each, against
-// 9,100-9,200 at 89-90 µs; RSS per client alike.
+// the loops idle between connections; four connect and churn faster for
+// the same memory (docs/performance.md, "Acceptors per event loop").
 const acceptorsPerLoop = 4
 
 // startAccepting starts n accept goroutines (a fixed number, never one per

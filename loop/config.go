@@ -11,7 +11,8 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Defaults and ranges, kept from the C server this one replaces.
+// Defaults and ranges, kept from the C server this one replaces. Limits
+// ties each to its flag, range and help.
 const (
 	DefaultClients     = 1024
 	MaxClients         = 65536
@@ -84,32 +85,8 @@ type Config struct {
 
 // withDefaults returns c with its zero fields filled in.
 func (c Config) withDefaults() Config {
-	if c.Clients == 0 {
-		c.Clients = DefaultClients
-	}
-	if c.Rooms == 0 {
-		c.Rooms = DefaultRooms
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.MaxMessage == 0 {
-		c.MaxMessage = DefaultMaxMessage
-	}
-	if c.Rate == 0 {
-		c.Rate = DefaultRate
-	}
-	if c.Burst == 0 {
-		c.Burst = DefaultBurst
-	}
-	if c.RateKick == 0 {
-		c.RateKick = DefaultRateKick
-	}
-	if c.MaxOutbound == 0 {
-		c.MaxOutbound = DefaultMaxOutbound
-	}
-	if c.JoinTimeout == 0 {
-		c.JoinTimeout = DefaultJoinTimeout
+	for _, l := range limits {
+		l.withDefault(&c)
 	}
 	if c.Logger == nil {
 		nop := zerolog.Nop()
@@ -122,28 +99,12 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error { return c.withDefaults().validate(MinTimeout) }
 
 func (c Config) validate(minTimeout time.Duration) error {
-	switch {
-	case c.Port < 0 || c.Port > 65535:
-		return fmt.Errorf("--port must be 0-65535, got %d", c.Port)
-	case c.Clients < 1 || c.Clients > MaxClients:
-		return fmt.Errorf("--clients must be 1-%d, got %d", MaxClients, c.Clients)
-	case c.Rooms < 1 || c.Rooms > MaxRooms:
-		return fmt.Errorf("--rooms must be 1-%d, got %d", MaxRooms, c.Rooms)
-	case c.Timeout < minTimeout:
-		return fmt.Errorf("--timeout must be at least %d seconds, got %v", int(minTimeout/time.Second), c.Timeout)
-	case c.MaxMessage < 1024:
-		return fmt.Errorf("max message size must be at least 1024 bytes, got %d", c.MaxMessage)
-	case c.Burst < 1 || c.Burst > 1_000_000:
-		return fmt.Errorf("--burst must be 1-1000000, got %d", c.Burst)
-	case c.Rate > 1_000_000:
-		return fmt.Errorf("--rate must be 0-1000000, got %d", c.Rate)
-	case c.RateKick < time.Second:
-		return fmt.Errorf("--rate-kick must be at least 1 second, got %v", c.RateKick)
-	case c.MaxOutbound < 64<<10:
-		return fmt.Errorf("--max-outbound must be at least 65536 bytes, got %d", c.MaxOutbound)
-	case c.JoinTimeout < minTimeout:
-		return fmt.Errorf("--join-timeout must be at least %d seconds, got %v", int(minTimeout/time.Second), c.JoinTimeout)
-	case c.EventLoops < 0:
+	for _, l := range limits {
+		if err := l.validate(&c, minTimeout); err != nil {
+			return err
+		}
+	}
+	if c.EventLoops < 0 {
 		return fmt.Errorf("event loops must not be negative, got %d", c.EventLoops)
 	}
 	for _, o := range c.AllowedOrigins {

@@ -81,7 +81,7 @@ var anyUUID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 
 func idText(c *conn) string {
 	var b [36]byte
-	return string(protoID(c).AppendText(b[:0]))
+	return string(c.client.ID.AppendText(b[:0]))
 }
 
 // FuzzHandshake feeds arbitrary bytes to a connection that has not upgraded

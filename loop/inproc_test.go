@@ -89,4 +89,3 @@ func maskedText(payload string) []byte {
 	return frame(ws.OpText, true, []byte(payload))
 }
 
-func protoID(c *conn) proto.ClientID { return proto.ClientID(c.client.ID) }

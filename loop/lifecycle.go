@@ -5,8 +5,6 @@ import (
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
-
-	"github.com/redrtc/redrtc/proto"
 )
 
 // A connection's life, every step of it on its own event loop:
@@ -250,5 +248,5 @@ func clientIDText(c *conn) string {
 	if c.state == stateHandshaking {
 		return ""
 	}
-	return proto.ClientID(c.client.ID).String()
+	return c.client.ID.String()
 }

@@ -262,7 +262,7 @@ func onClientsLoop(srv *Server, id string, f func(c *conn)) {
 		err := ls.el.Execute(context.Background(), runOnLoop(func() {
 			defer func() { done <- struct{}{} }()
 			for _, c := range ls.conns {
-				if c.state != stateHandshaking && protoID(c).String() == id {
+				if c.state != stateHandshaking && c.client.ID.String() == id {
 					f(c)
 				}
 			}

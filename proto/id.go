@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// ClientID is a client's identity: 128 random bits, written as a UUID.
+// ClientID is a client's identity: a version-4 UUID, 122 random bits and 6
+// fixed ones (version and variant).
 type ClientID [16]byte
 
 // NewClientID returns a version-4 UUID from crypto/rand, so that ids cannot be

@@ -62,9 +62,6 @@ func (e Event) payloadKey() string {
 	return ""
 }
 
-// IsRelay reports whether the event is forwarded from one client to another.
-func (e Event) IsRelay() bool { return e.payloadKey() != "" }
-
 // clientEvents are the events a client may send; the others are server-only.
 var clientEvents = [...]Event{EventJoinRoom, EventLeaveRoom, EventOffer, EventAnswer, EventICECandidate, EventPing}
 
@@ -80,8 +77,10 @@ func lookupClientEvent(name []byte) Event {
 // Code is an error code carried by the error event.
 type Code string
 
-// Error codes. After any of them the connection stays usable, except
-// server-full, which is followed by close code 1013.
+// Error codes. After any of them the connection stays open, except
+// server-full (close 1013 follows) and join-timeout (close 1008 follows), as
+// docs/protocol.md says; a rate-kick, an oversized queue or a malformed
+// frame ends a connection with a close code alone, no error event.
 const (
 	CodeBadJSON        Code = "bad-json"
 	CodeBadRequest     Code = "bad-request"
@@ -101,7 +100,6 @@ const (
 const (
 	MaxRoomIDLen   = 64 // bytes of [A-Za-z0-9_.:-]
 	MaxRoomNameLen = 64 // characters
-	RoomCapacity   = 6  // members per room
 	// MaxCandidateLen caps an ice-candidate's payload in bytes; an offer or
 	// answer is capped only by the whole message's size.
 	MaxCandidateLen = 4 << 10

@@ -268,8 +268,12 @@ func (s *scanner) str() {
 	}
 }
 
-// hasSpecial is special without the bytes >= 0x80 that the subtraction
-// tricks could misreport: those are never special.
+// hasSpecial sets the top bit of each byte of w (eight string bytes, loaded
+// little-endian: the first is lowest) that ends a run str can skip: a quote,
+// a backslash or a control character. Bytes >= 0x80 are masked out, as the
+// subtractions would misreport them and UTF-8 is checked elsewhere. A borrow
+// can also flag a byte above a flagged one, so only the lowest flag is
+// exact: str takes that one (TrailingZeros64) and looks at the byte itself.
 func hasSpecial(w uint64) uint64 {
 	quote := w ^ (lsb * '"')
 	slash := w ^ (lsb * '\\')

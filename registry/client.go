@@ -1,10 +1,14 @@
 package registry
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/redrtc/redrtc/proto"
+)
 
 // Client is a connected client as the registry sees it.
 type Client struct {
-	ID     ID
+	ID     proto.ClientID
 	Sender Sender
 	// room is written only by the client's own event loop, under the room's
 	// lock, and read atomically by other loops checking a relay's target.

@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
+	"unsafe"
+
+	"github.com/redrtc/redrtc/proto"
 )
 
 const clientShards = 64 // a power of two
@@ -17,22 +20,30 @@ type Clients struct {
 	shards [clientShards]clientShard
 }
 
+// clientShard fills whole cache lines, so that loops locking neighbouring
+// shards do not contend for one line (false sharing). The padding comes
+// first because Go pads a struct that ends in a zero-length field, which
+// this one would when its state filled its lines exactly.
 type clientShard struct {
+	_ [(cacheLine - unsafe.Sizeof(clientShardState{})%cacheLine) % cacheLine]byte
+	clientShardState
+}
+
+type clientShardState struct {
 	mu sync.RWMutex
-	m  map[ID]*Client
-	_  [40]byte // keep neighbouring shard locks off one cache line
+	m  map[proto.ClientID]*Client
 }
 
 // NewClients returns an empty table admitting at most limit clients.
 func NewClients(limit int) *Clients {
 	t := &Clients{limit: int64(limit)}
 	for i := range t.shards {
-		t.shards[i].m = make(map[ID]*Client)
+		t.shards[i].m = make(map[proto.ClientID]*Client)
 	}
 	return t
 }
 
-func (t *Clients) shard(id ID) *clientShard {
+func (t *Clients) shard(id proto.ClientID) *clientShard {
 	// Ids are random, so their first bytes are already a good hash.
 	return &t.shards[binary.LittleEndian.Uint64(id[:8])&(clientShards-1)]
 }
@@ -72,7 +83,7 @@ func (t *Clients) Remove(c *Client) {
 }
 
 // Get returns the client with the given id, or nil.
-func (t *Clients) Get(id ID) *Client {
+func (t *Clients) Get(id proto.ClientID) *Client {
 	s := t.shard(id)
 	s.mu.RLock()
 	c := s.m[id]

@@ -2,7 +2,12 @@
 // with atomic admission, knowing clients and rooms but never sockets.
 package registry
 
-import "errors"
+import (
+	"errors"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // Admission errors. The loop turns each into its protocol error code.
 var (
@@ -12,11 +17,12 @@ var (
 	ErrDuplicate  = errors.New("client id already registered")
 )
 
+// cacheLine is the size of a CPU cache line on this architecture, as
+// golang.org/x/sys/cpu pads to it.
+const cacheLine = unsafe.Sizeof(cpu.CacheLinePad{})
+
 // RoomCapacity is the most members a room holds.
 const RoomCapacity = 6
-
-// ID is a client id: 128 random bits.
-type ID = [16]byte
 
 // Sender delivers an encoded message to one client. Send is called with a
 // room lock held, so it must not block and must not call back into the

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/redrtc/redrtc/proto"
 )
 
 // recorder is an Announcer that records what each member was told, so tests
@@ -29,7 +31,7 @@ func (r *recorder) Left(room *Room, leaver *Client) {
 }
 
 func newClient(n int) *Client {
-	var id ID
+	var id proto.ClientID
 	id[0], id[1] = byte(n), byte(n>>8)
 	return &Client{ID: id}
 }

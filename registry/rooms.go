@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 const roomShards = 64 // a power of two
@@ -22,10 +23,15 @@ type Rooms struct {
 	shards [roomShards]roomShard
 }
 
+// roomShard fills whole cache lines, as clientShard does.
 type roomShard struct {
+	_ [(cacheLine - unsafe.Sizeof(roomShardState{})%cacheLine) % cacheLine]byte
+	roomShardState
+}
+
+type roomShardState struct {
 	mu sync.Mutex
 	m  map[string]*Room
-	_  [48]byte // keep neighbouring shard locks off one cache line
 }
 
 // NewRooms returns an empty table holding at most limit rooms.
@@ -61,7 +67,7 @@ func (t *Rooms) Len() int { return int(t.count.Load()) }
 // take the new room's lock first.
 func (t *Rooms) Join(c *Client, id []byte, name string, a Announcer) error {
 	for {
-		if err, retry := t.joinOnce(c, id, name, a); !retry {
+		if retry, err := t.joinOnce(c, id, name, a); !retry {
 			return err
 		}
 	}
@@ -69,14 +75,14 @@ func (t *Rooms) Join(c *Client, id []byte, name string, a Announcer) error {
 
 // joinOnce is one attempt of Join; retry is set when the room it found died
 // before its lock was had.
-func (t *Rooms) joinOnce(c *Client, id []byte, name string, a Announcer) (err error, retry bool) {
+func (t *Rooms) joinOnce(c *Client, id []byte, name string, a Announcer) (retry bool, err error) {
 	s := t.shard(id)
 	s.mu.Lock()
 	r := s.m[string(id)]
 	if r == nil {
 		if !t.reserve() {
 			s.mu.Unlock()
-			return ErrRoomLimit, false
+			return false, ErrRoomLimit
 		}
 		r = &Room{ID: string(id)}
 		s.m[r.ID] = r
@@ -106,7 +112,7 @@ func (t *Rooms) joinOnce(c *Client, id []byte, name string, a Announcer) (err er
 // its lock was had; *emptied is set to c's old room when c was its last
 // member, and *abandoned to r when r is new and admit ends (by a panic) with
 // nobody in it.
-func (r *Room) admit(c *Client, name string, a Announcer, emptied, abandoned **Room) (err error, retry bool) {
+func (r *Room) admit(c *Client, name string, a Announcer, emptied, abandoned **Room) (retry bool, err error) {
 	old := c.room.Load()
 	switch {
 	case old == nil || old == r:
@@ -124,7 +130,7 @@ func (r *Room) admit(c *Client, name string, a Announcer, emptied, abandoned **R
 		defer old.mu.Unlock()
 	}
 	if r.dead {
-		return nil, true
+		return true, nil
 	}
 	// A new room left empty, because announcing the move out of c's old room
 	// panicked, would keep its seat under the limit for good: a room without
@@ -143,10 +149,10 @@ func (r *Room) admit(c *Client, name string, a Announcer, emptied, abandoned **R
 		}
 		r.add(c)
 		a.Joined(r, c, false)
-		return nil, false
+		return false, nil
 	}
 	if r.n == RoomCapacity {
-		return ErrRoomFull, false
+		return false, ErrRoomFull
 	}
 	if old != nil {
 		old.remove(c)
@@ -166,7 +172,7 @@ func (r *Room) admit(c *Client, name string, a Announcer, emptied, abandoned **R
 	r.add(c)
 	c.room.Store(r)
 	a.Joined(r, c, created)
-	return nil, false
+	return false, nil
 }
 
 // Deliver sends msg to `to` when both from and to are members of r, under

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 // TestBrowserPeersConnectThroughRedRTC opens testdata/browser.html in a real
@@ -87,10 +90,11 @@ func TestBrowserPeersConnectThroughRedRTC(t *testing.T) {
 		t.Fatal("chromium did not start its DevTools endpoint")
 	}
 
-	title := ""
-	eventually(t, "the browser's peers to exchange a message over their DataChannel", func() bool {
-		title = pageTitle(hostport)
-		return title == "PASS"
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+		if title := pageTitle(hostport); title != "PASS" {
+			return fmt.Errorf("page title %q, want PASS: the peers have not exchanged a message over their DataChannel", title)
+		}
+		return nil
 	})
 	if srv.Clients() != 2 || srv.Rooms() != 1 {
 		t.Fatalf("server holds %d clients in %d rooms, want 2 in 1", srv.Clients(), srv.Rooms())

@@ -14,6 +14,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 // TestChaos has well-behaved clients, four to a room, send numbered offers to
@@ -134,7 +136,12 @@ func TestChaos(t *testing.T) {
 	}
 	wg.Wait()
 	for i := range actors {
-		eventually(t, actors[i].name+" to happen", func() bool { return actors[i].done.Load() >= 10 })
+		testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+			if n := actors[i].done.Load(); n < 10 {
+				return fmt.Errorf("%s happened %d times, want 10", actors[i].name, n)
+			}
+			return nil
+		})
 	}
 	stopChaos()
 	chaos.Wait()
@@ -150,7 +157,7 @@ func TestChaos(t *testing.T) {
 			_ = c.ws.CloseNow()
 		}
 	}
-	eventually(t, "the tables to empty", func() bool { return srv.Clients() == 0 && srv.Rooms() == 0 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, tablesEmpty(srv))
 }
 
 // chaosConn upgrades a raw connection; nil when the server is busy or gone.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 func ping() []byte { return frame(ws.OpText, true, []byte(`{"event":"ping","data":{}}`)) }
@@ -95,7 +97,7 @@ func TestCloseFrameIsAnswered(t *testing.T) {
 	r.upgrade()
 	r.write(frame(ws.OpClose, true, ws.NewCloseFrameBody(ws.StatusNormalClosure, "bye")))
 	r.expectClose(ws.StatusNormalClosure)
-	eventually(t, "the client to be removed", func() bool { return srv.Clients() == 0 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 0))
 }
 
 func TestProtocolViolationsClose(t *testing.T) {

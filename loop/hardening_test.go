@@ -3,6 +3,7 @@ package loop
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 func TestRateLimit(t *testing.T) {
@@ -248,7 +251,7 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 			t.Fatal("the stalled client was never dropped")
 		}
 	}
-	eventually(t, "the stalled client to leave the tables", func() bool { return srv.Clients() == 1 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 1))
 	flooder.send("ping", map[string]any{})
 	for { // offers sent after the drop come back as target-not-found first
 		if ev := flooder.expect2("pong", "error"); ev.Event == "pong" {
@@ -371,7 +374,7 @@ func TestJoinTimeout(t *testing.T) {
 	member.stillServed()
 	// The close frame goes out before the socket is closed and the client
 	// removed, so the count may lag the frame by a moment.
-	eventually(t, "the idler to leave the client table", func() bool { return srv.Clients() == 1 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 1))
 }
 
 func TestPanicInAHandlerClosesOnlyThatClient(t *testing.T) {
@@ -438,7 +441,7 @@ func TestPanicAnnouncingADepartureStillFreesTheSeat(t *testing.T) {
 	}})
 	leaver, stayer := pairInRoom(t, srv, "cursed")
 	_ = leaver.ws.CloseNow()
-	eventually(t, "the leaver's seat to be free", func() bool { return srv.Clients() == 1 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 1))
 	// The seat is really free: a new client gets in under --clients 2.
 	dial(t, srv).join("elsewhere")
 	stayer.stillServed()
@@ -478,8 +481,13 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	eventually(t, "the tables to empty", func() bool { return srv.Clients() == 0 && srv.Rooms() == 0 })
-	eventually(t, "goroutines to return to their start count", func() bool { return runtime.NumGoroutine() <= goroutines })
+	testkit.CheckFor(t, waitTimeout, pollEvery, tablesEmpty(srv))
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+		if n := runtime.NumGoroutine(); n > goroutines {
+			return fmt.Errorf("%d goroutines, want at most the %d at the start", n, goroutines)
+		}
+		return nil
+	})
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	if grown := int64(ms.HeapInuse) - int64(heapBefore); grown > 8<<20 {

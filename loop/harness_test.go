@@ -15,11 +15,12 @@ import (
 	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
 
+	"github.com/redrtc/redrtc/internal/testkit"
 	"github.com/redrtc/redrtc/proto"
 )
 
 // waitTimeout bounds every wait for the server; nothing in these tests sleeps.
-const waitTimeout = 10 * time.Second
+const waitTimeout = testkit.Timeout
 
 // startServer starts a real server on 127.0.0.1 with a free port and stops it
 // when the test ends. A minTimeout below 30s lets idle-timeout tests run fast.
@@ -247,15 +248,26 @@ func (c *client) expect2(a, b string) event {
 	return ev
 }
 
-// eventually polls cond until it holds or waitTimeout passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+// pollEvery is how often a test polls the server for a state it waits on.
+const pollEvery = 5 * time.Millisecond
+
+// clientsConnected returns a check that srv holds n clients.
+func clientsConnected(srv *Server, n int) func() error {
+	return func() error {
+		if got := srv.Clients(); got != n {
+			return fmt.Errorf("%d clients connected, want %d", got, n)
 		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	}
+}
+
+// tablesEmpty returns a check that srv holds no client and no room.
+func tablesEmpty(srv *Server) func() error {
+	return func() error {
+		if clients, rooms := srv.Clients(), srv.Rooms(); clients != 0 || rooms != 0 {
+			return fmt.Errorf("%d clients in %d rooms, want none", clients, rooms)
+		}
+		return nil
 	}
 }
 

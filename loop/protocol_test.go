@@ -1,9 +1,12 @@
 package loop
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 func TestClientIDIsFirstMessageAndUnique(t *testing.T) {
@@ -120,7 +123,12 @@ func TestLeaveRoom(t *testing.T) {
 
 	a.send("leave-room", map[string]any{})
 	a.expect("room-left")
-	eventually(t, "the empty room to be removed", func() bool { return srv.Rooms() == 0 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+		if n := srv.Rooms(); n != 0 {
+			return fmt.Errorf("%d rooms open, want the empty one removed", n)
+		}
+		return nil
+	})
 }
 
 func TestRelay(t *testing.T) {
@@ -254,7 +262,7 @@ func TestDisconnectLeavesTheRoom(t *testing.T) {
 	if got := a.expect("participants").list(t, "participants"); !slices.Equal(got, []string{a.id}) {
 		t.Fatalf("participants after disconnect %v", got)
 	}
-	eventually(t, "the client table to drop b", func() bool { return srv.Clients() == 1 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 1))
 	_ = a.ws.CloseNow()
-	eventually(t, "tables to empty", func() bool { return srv.Clients() == 0 && srv.Rooms() == 0 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, tablesEmpty(srv))
 }

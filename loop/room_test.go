@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 func TestSixMemberRoomFullMesh(t *testing.T) {
@@ -101,7 +103,7 @@ func TestJoinRaceForTheLastSeat(t *testing.T) {
 		for _, c := range append(seated, racers...) {
 			_ = c.ws.CloseNow()
 		}
-		eventually(t, "everyone gone", func() bool { return srv.Clients() == 0 && srv.Rooms() == 0 })
+		testkit.CheckFor(t, waitTimeout, pollEvery, tablesEmpty(srv))
 	}
 }
 
@@ -186,7 +188,7 @@ func TestClientLimit(t *testing.T) {
 	a.stillServed()
 
 	_ = a.ws.CloseNow()
-	eventually(t, "a's seat to free up", func() bool { return srv.Clients() == 1 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 1))
 	dial(t, srv)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 func TestStopTellsEveryClientTheServerIsGoingAway(t *testing.T) {
@@ -77,7 +80,12 @@ func TestStopWaitsForAClientBehindOnReading(t *testing.T) {
 		slow, slowID := backedUpClient(t, srv)
 		stopped := stopInBackground(srv)
 		// Not a byte is read until the server has made up its mind.
-		eventually(t, "the server to close the slow reader", func() bool { return closingOrGone(srv, slowID) })
+		testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+			if !closingOrGone(srv, slowID) {
+				return errors.New("the server has not begun to close the slow reader")
+			}
+			return nil
+		})
 		for {
 			f := slow.readFrame() // fails the test on EOF: the frame was lost
 			if f.Header.OpCode != ws.OpClose {
@@ -123,10 +131,16 @@ func TestStopLetsAClientStillSendingReadItsCloseFrame(t *testing.T) {
 		pingFrames = append(pingFrames, frame(ws.OpPing, true, payload)...)
 	}
 	r.write(pingFrames)
-	eventually(t, "every pong handed to the kernel", func() bool {
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
 		n := -1
 		onClientsLoop(srv, id, func(c *conn) { n = c.gc.OutboundBuffered() })
-		return n == 0
+		switch n {
+		case 0:
+			return nil
+		case -1:
+			return errors.New("the client is gone, want its pongs handed to the kernel")
+		}
+		return fmt.Errorf("%d bytes of pongs still in gnet's outbound buffer", n)
 	})
 
 	// The client keeps talking, as a busy one does, until it reads.
@@ -149,8 +163,11 @@ func TestStopLetsAClientStillSendingReadItsCloseFrame(t *testing.T) {
 	defer func() { close(quiet); <-talking }()
 
 	stopped := stopInBackground(srv)
-	eventually(t, "the server to have closed the client or to linger on it", func() bool {
-		return lingering(srv, c)
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+		if !lingering(srv, c) {
+			return errors.New("the server has neither closed the client nor lingered on it")
+		}
+		return nil
 	})
 
 	got := 0
@@ -218,9 +235,12 @@ func backedUpClient(t *testing.T, srv *Server) (*rawConn, string) {
 	sender.expect("participants")
 
 	offer := strings.Repeat("v", 20000)
-	eventually(t, "bytes for the slow reader to wait in gnet", func() bool {
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
 		sender.send("offer", map[string]any{"targetClientId": slowID, "offer": offer})
-		return queuedInGnet(srv, slowID) > 0
+		if queuedInGnet(srv, slowID) == 0 {
+			return errors.New("no bytes for the slow reader wait in gnet")
+		}
+		return nil
 	})
 	return slow, slowID
 }

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 // The files in deploy/ are what docs/deploy.md tells operators to copy;
@@ -76,7 +78,7 @@ func TestNginxConfigProxiesWebSocketsAndHealthz(t *testing.T) {
 	startNginx(t, nginx, dir, upstream, proxy)
 
 	hc := &http.Client{Timeout: waitTimeout, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
-	poll(t, "nginx answers GET /healthz from the server", nil, func() error {
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
 		resp, err := hc.Get("https://" + proxy + "/healthz")
 		if err != nil {
 			return err
@@ -84,7 +86,7 @@ func TestNginxConfigProxiesWebSocketsAndHealthz(t *testing.T) {
 		defer resp.Body.Close()
 		var h health
 		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || resp.StatusCode != 200 || h.Clients == nil {
-			return fmt.Errorf("status %d, body %+v (%v)", resp.StatusCode, h, err)
+			return fmt.Errorf("GET /healthz through nginx: status %d, body %+v (%v)", resp.StatusCode, h, err)
 		}
 		return nil
 	})
@@ -207,13 +209,13 @@ http {
 			t.Logf("nginx output:\n%s\nerror.log:\n%s", output, log)
 		}
 	})
-	poll(t, "nginx listens on "+proxy, exited, func() error {
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(exited, func() error {
 		c, err := net.Dial("tcp", proxy)
 		if err == nil {
 			c.Close()
 		}
 		return err
-	})
+	}))
 }
 
 // selfSignedCert writes cert.pem and key.pem for 127.0.0.1 into dir and

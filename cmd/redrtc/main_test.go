@@ -21,6 +21,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/sys/unix"
 
+	"github.com/redrtc/redrtc/internal/testkit"
 	"github.com/redrtc/redrtc/loop"
 )
 
@@ -316,7 +317,7 @@ func serve(t *testing.T, flags ...string) (*proc, string) {
 	port := freePort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	p := startBinary(t, append([]string{"-p", strconv.Itoa(port)}, flags...)...)
-	poll(t, "GET /healthz answers 200 with no clients and no rooms", p.exited, healthIs(addr, 0, 0))
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, healthIs(addr, 0, 0)))
 	return p, addr
 }
 
@@ -373,12 +374,12 @@ func TestServerAnswersHealthzAndWebSocketAndStopsOnSIGTERM(t *testing.T) {
 	defer cancel()
 	conn := dial(t, ctx, addr)
 	first := readClientID(t, ctx, conn)
-	poll(t, "healthz counts the client", p.exited, healthIs(addr, 1, 0))
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, healthIs(addr, 1, 0)))
 	second := readClientID(t, ctx, dial(t, ctx, addr))
 	if first == second {
 		t.Errorf("two clients got the same id %s", first)
 	}
-	poll(t, "healthz counts both clients", p.exited, healthIs(addr, 2, 0))
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, healthIs(addr, 2, 0)))
 
 	p.signal(syscall.SIGTERM)
 	if code := p.wait(); code != 0 {
@@ -400,10 +401,10 @@ func TestASecondSignalExitsWithoutWaitingForClients(t *testing.T) {
 	// It never reads, so it never answers the server's close frame: the
 	// graceful shutdown waits 2 s for it, the window for the second signal.
 	dial(t, ctx, addr)
-	poll(t, "the client is counted", p.exited, healthIs(addr, 1, 0))
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, healthIs(addr, 1, 0)))
 
 	p.signal(syscall.SIGTERM)
-	poll(t, "shutting down is logged", p.exited, logged(p, "shutting down"))
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, logged(p, "shutting down")))
 	p.signal(syscall.SIGINT)
 	if code := p.wait(); code != 1 {
 		t.Errorf("exit %d after a second signal, want 1", code)
@@ -428,7 +429,7 @@ func TestServerListensOnTheInterfaceGiven(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p, addr := serve(t, tc.flags...)
-			poll(t, "listening is logged", p.exited, logged(p, "listening"))
+			testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, logged(p, "listening")))
 			var listening struct {
 				Addr string `json:"addr"`
 			}
@@ -455,7 +456,7 @@ func TestServerLogsJSONLinesAndStopsOnSignal(t *testing.T) {
 		t.Run(tc.sig.String(), func(t *testing.T) {
 			t.Parallel()
 			p, addr := serve(t, "-i", "127.0.0.1", "--clients", "7", "--rooms", "8", "--timeout", "45")
-			poll(t, "listening is logged", p.exited, logged(p, "listening"))
+			testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, logged(p, "listening")))
 			p.signal(tc.sig)
 			if code := p.wait(); code != 0 {
 				t.Errorf("exit %d after %v, want 0", code, tc.sig)
@@ -622,13 +623,8 @@ func TestDaemonDetachesAndStopsOnSIGTERM(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM to the daemon: %v", err)
 	}
-	poll(t, "the daemon's port closes after SIGTERM", nil, func() error { return portClosed(addr) })
-	poll(t, "the daemon exits after SIGTERM", nil, func() error {
-		if running(pid) {
-			return fmt.Errorf("pid %d still running", pid)
-		}
-		return nil
-	})
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error { return portClosed(addr) })
+	testkit.CheckFor(t, waitTimeout, pollEvery, processGone(pid))
 }
 
 // TestDaemonLeavesTheCallersDirectoryAndFiles: the daemon runs in /, and a
@@ -829,12 +825,7 @@ func TestDaemonLogsToAFileGivenAsStderr(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM to the daemon: %v", err)
 	}
-	poll(t, "the daemon exits after SIGTERM", nil, func() error {
-		if running(pid) {
-			return fmt.Errorf("pid %d still running", pid)
-		}
-		return nil
-	})
+	testkit.CheckFor(t, waitTimeout, pollEvery, processGone(pid))
 	if findLog(logs(), "shutting down") == "" {
 		t.Errorf("the log file lacks the \"shutting down\" line:\n%s", logs())
 	}

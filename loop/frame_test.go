@@ -140,7 +140,7 @@ func TestProtocolViolationsClose(t *testing.T) {
 			r.upgrade()
 			r.write(tc.frames)
 			r.expectClose(tc.code)
-			bystander.stillServed()
+			bystander.StillServed()
 		})
 	}
 }
@@ -151,7 +151,7 @@ func TestBinaryMessageIsABadRequest(t *testing.T) {
 	r.upgrade()
 	r.write(frame(ws.OpBinary, true, []byte{1, 2, 3}))
 	ev := r.expectText("error")
-	if ev.str(t, "code") != "bad-request" {
+	if ev.Str(t, "code") != "bad-request" {
 		t.Fatalf("error %s", ev.Data)
 	}
 	r.write(ping())
@@ -328,5 +328,5 @@ func TestLargeFrameTrickledInPieces(t *testing.T) {
 		r.write(big[i:min(i+100, len(big))])
 	}
 	r.expectText("pong")
-	a.stillServed()
+	a.StillServed()
 }

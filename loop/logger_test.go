@@ -64,7 +64,7 @@ func (r *rawConn) expectAny() string {
 	if f.Header.OpCode != ws.OpText {
 		r.t.Fatalf("got opcode %v (%q), want text", f.Header.OpCode, f.Payload)
 	}
-	var ev event
+	var ev testkit.Event
 	if err := json.Unmarshal(f.Payload, &ev); err != nil {
 		r.t.Fatalf("not JSON: %s", f.Payload)
 	}

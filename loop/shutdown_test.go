@@ -36,10 +36,9 @@ func TestStopTellsEveryClientTheServerIsGoingAway(t *testing.T) {
 		t.Fatalf("stop: %v", err)
 	}
 
-	for name, c := range map[string]*client{"a client in a room": inRoom, "its room-mate": mate, "a client in no room": roomless} {
+	for name, c := range map[string]*testkit.Client{"a client in a room": inRoom, "its room-mate": mate, "a client in no room": roomless} {
 		t.Run(name+" gets 1001", func(t *testing.T) {
-			c.t = t
-			c.expectClose(websocket.StatusGoingAway)
+			c.In(t).ExpectClose(websocket.StatusGoingAway)
 		})
 	}
 	t.Run("the close frame says why", func(t *testing.T) {
@@ -230,13 +229,13 @@ func backedUpClient(t *testing.T, srv *Server) (*rawConn, string) {
 	t.Helper()
 	slow, slowID := smallWindowClient(t, srv)
 	sender := dial(t, srv)
-	sender.join("backlog")
+	sender.Join("backlog")
 	slow.write(maskedText(`{"event":"join-room","data":{"roomId":"backlog"}}`))
-	sender.expect("participants")
+	sender.Expect("participants")
 
 	offer := strings.Repeat("v", 20000)
 	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
-		sender.send("offer", map[string]any{"targetClientId": slowID, "offer": offer})
+		sender.Send("offer", map[string]any{"targetClientId": slowID, "offer": offer})
 		if queuedInGnet(srv, slowID) == 0 {
 			return errors.New("no bytes for the slow reader wait in gnet")
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -74,9 +73,7 @@ func TestDebugAddrServesGosProfilerOnAListenerOfItsOwn(t *testing.T) {
 			if host, port, _ := net.SplitHostPort(debug); host != "127.0.0.1" || port == "0" {
 				t.Errorf("debug listener on %s, want 127.0.0.1 and the port chosen for 0", debug)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-			defer cancel()
-			readClientID(t, ctx, dial(t, ctx, addr))
+			testkit.Dial(t, wsURL(addr))
 
 			code, body := get(t, "http://"+debug+"/debug/pprof/heap?debug=1")
 			if code != http.StatusOK || !bytes.HasPrefix(body, []byte("heap profile: ")) || !bytes.Contains(body, []byte(tc.rate)) {

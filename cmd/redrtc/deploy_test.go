@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -96,37 +95,33 @@ func TestNginxConfigProxiesWebSocketsAndHealthz(t *testing.T) {
 		resp.Body.Close()
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	dialVia := func(origin string) (*websocket.Conn, *http.Response, error) {
-		return websocket.Dial(ctx, "wss://"+proxy+"/", &websocket.DialOptions{
-			HTTPClient:   hc,
-			Subprotocols: []string{"webrtc-signaling"},
-			HTTPHeader:   http.Header{"Origin": {origin}},
+	dialVia := func(origin string) (*testkit.Client, *http.Response, error) {
+		return testkit.DialWith(t, "wss://"+proxy+"/", &websocket.DialOptions{
+			HTTPClient: hc,
+			HTTPHeader: http.Header{"Origin": {origin}},
 		})
 	}
 	if _, resp, err := dialVia("https://evil.example"); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a disallowed Origin through nginx: %v %v, want 403 from the server", resp, err)
 	}
-	var conns [2]*websocket.Conn
-	var ids [2]string
+	var conns [2]*testkit.Client
 	for i := range conns {
 		c, resp, err := dialVia("https://app.example.com")
 		if err != nil {
 			t.Fatalf("wss dial through nginx: %v", err)
 		}
-		t.Cleanup(func() { _ = c.CloseNow() })
 		if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != "webrtc-signaling" {
 			t.Errorf("subprotocol %q through nginx, want webrtc-signaling", got)
 		}
-		conns[i], ids[i] = c, readClientID(t, ctx, c)
-		writeText(t, ctx, c, `{"event":"join-room","data":{"roomId":"behind-nginx"}}`)
-		readEvent(t, ctx, c, "room-joined")
+		c.ID = c.ReadClientID()
+		c.SendRaw(`{"event":"join-room","data":{"roomId":"behind-nginx"}}`)
+		c.Await("room-joined")
+		conns[i] = c
 	}
 	offer := `{"type":"offer","sdp":"v=0\r\n"}`
-	writeText(t, ctx, conns[0], `{"event":"offer","data":{"targetClientId":"`+ids[1]+`","offer":`+offer+`}}`)
-	want := `{"event":"offer","data":{"fromClientId":"` + ids[0] + `","offer":` + offer + `}}`
-	if got := readEvent(t, ctx, conns[1], "offer"); got != want {
+	conns[0].SendRaw(`{"event":"offer","data":{"targetClientId":"` + conns[1].ID + `","offer":` + offer + `}}`)
+	want := `{"event":"offer","data":{"fromClientId":"` + conns[0].ID + `","offer":` + offer + `}}`
+	if got := string(conns[1].Await("offer").Raw); got != want {
 		t.Errorf("relayed through nginx:\n got %s\nwant %s", got, want)
 	}
 }
@@ -258,26 +253,4 @@ func selfSignedCert(t *testing.T, dir string) *x509.CertPool {
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
 	return roots
-}
-
-func writeText(t *testing.T, ctx context.Context, c *websocket.Conn, msg string) {
-	t.Helper()
-	if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
-		t.Fatalf("write %s: %v", msg, err)
-	}
-}
-
-// readEvent reads until a message with this event arrives and returns it.
-func readEvent(t *testing.T, ctx context.Context, c *websocket.Conn, event string) string {
-	t.Helper()
-	for {
-		_, msg, err := c.Read(ctx)
-		if err != nil {
-			t.Fatalf("waiting for %s: %v", event, err)
-		}
-		var ev struct{ Event string }
-		if json.Unmarshal(msg, &ev) == nil && ev.Event == event {
-			return string(msg)
-		}
-	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -321,61 +320,17 @@ func serve(t *testing.T, flags ...string) (*proc, string) {
 	return p, addr
 }
 
-// dial opens a WebSocket offering the signaling subprotocol, closed when the
-// test ends.
-func dial(t *testing.T, ctx context.Context, addr string) *websocket.Conn {
-	t.Helper()
-	conn, resp, err := websocket.Dial(ctx, "ws://"+addr+"/", &websocket.DialOptions{Subprotocols: []string{"webrtc-signaling"}})
-	if err != nil {
-		t.Fatalf("WebSocket dial %s: %v", addr, err)
-	}
-	t.Cleanup(func() { _ = conn.CloseNow() })
-	if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != "webrtc-signaling" {
-		t.Errorf("subprotocol %q selected, want webrtc-signaling", got)
-	}
-	return conn
-}
-
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-
-// readClientID reads the first message and checks that it is exactly
-// {"event":"client-id","data":{"clientId":"<uuid>"}}.
-func readClientID(t *testing.T, ctx context.Context, conn *websocket.Conn) string {
-	t.Helper()
-	typ, msg, err := conn.Read(ctx)
-	if err != nil {
-		t.Fatalf("reading the first message: %v", err)
-	}
-	if typ != websocket.MessageText {
-		t.Errorf("first message is %v, want text", typ)
-	}
-	var ev struct {
-		Event string `json:"event"`
-		Data  struct {
-			ClientID string `json:"clientId"`
-		} `json:"data"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(msg))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
-		t.Fatalf("first message %s: %v", msg, err)
-	}
-	if ev.Event != "client-id" || !uuidRE.MatchString(ev.Data.ClientID) {
-		t.Fatalf("first message %s, want {\"event\":\"client-id\",\"data\":{\"clientId\":\"<36-character UUID>\"}}", msg)
-	}
-	return ev.Data.ClientID
-}
+// wsURL is the WebSocket URL of a server listening on addr.
+func wsURL(addr string) string { return "ws://" + addr + "/" }
 
 func TestServerAnswersHealthzAndWebSocketAndStopsOnSIGTERM(t *testing.T) {
 	t.Parallel()
 	p, addr := serve(t, "-i", "127.0.0.1")
 
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	conn := dial(t, ctx, addr)
-	first := readClientID(t, ctx, conn)
+	c := testkit.Dial(t, wsURL(addr))
+	first := c.ID
 	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, healthIs(addr, 1, 0)))
-	second := readClientID(t, ctx, dial(t, ctx, addr))
+	second := testkit.Dial(t, wsURL(addr)).ID
 	if first == second {
 		t.Errorf("two clients got the same id %s", first)
 	}
@@ -385,7 +340,7 @@ func TestServerAnswersHealthzAndWebSocketAndStopsOnSIGTERM(t *testing.T) {
 	if code := p.wait(); code != 0 {
 		t.Errorf("exit %d after SIGTERM with clients connected, want 0", code)
 	}
-	if _, _, err := conn.Read(ctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+	if _, err := c.Read(); websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Errorf("client read after shutdown: %v, want close 1001 (going away)", err)
 	}
 	if err := portClosed(addr); err != nil {
@@ -396,11 +351,9 @@ func TestServerAnswersHealthzAndWebSocketAndStopsOnSIGTERM(t *testing.T) {
 func TestASecondSignalExitsWithoutWaitingForClients(t *testing.T) {
 	t.Parallel()
 	p, addr := serve(t, "-i", "127.0.0.1")
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
 	// It never reads, so it never answers the server's close frame: the
 	// graceful shutdown waits 2 s for it, the window for the second signal.
-	dial(t, ctx, addr)
+	testkit.DialNoID(t, wsURL(addr))
 	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, healthIs(addr, 1, 0)))
 
 	p.signal(syscall.SIGTERM)
@@ -510,17 +463,8 @@ func TestVerboseLogsDebugMessages(t *testing.T) {
 			// With --clients 1 a second client is refused, which is logged
 			// at debug level.
 			p, addr := serve(t, append([]string{"-i", "127.0.0.1", "-c", "1"}, tc.flags...)...)
-			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-			defer cancel()
-			readClientID(t, ctx, dial(t, ctx, addr))
-			refused := dial(t, ctx, addr)
-			var err error
-			for err == nil {
-				_, _, err = refused.Read(ctx)
-			}
-			if got := websocket.CloseStatus(err); got != 1013 {
-				t.Fatalf("second client of --clients 1: %v, want close status 1013 (try again later)", err)
-			}
+			testkit.Dial(t, wsURL(addr))
+			testkit.DialNoID(t, wsURL(addr)).ExpectClose(websocket.StatusTryAgainLater)
 
 			// Stopping the process flushes all it logged.
 			p.signal(syscall.SIGTERM)

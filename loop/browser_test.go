@@ -26,10 +26,7 @@ import (
 // title to PASS when the message arrives. Skipped when no Chromium is
 // installed (apt-get install chromium); .ci/run installs it.
 func TestBrowserPeersConnectThroughRedRTC(t *testing.T) {
-	browser := findChromium()
-	if browser == "" {
-		t.Skip("no chromium or google-chrome on PATH (apt-get install chromium)")
-	}
+	browser := testkit.RequireTool(t, "apt-get install chromium", "chromium", "chromium-browser", "google-chrome", "/usr/bin/chromium")
 	srv := startServer(t, Config{})
 	page, err := filepath.Abs("testdata/browser.html")
 	if err != nil {
@@ -114,18 +111,6 @@ func stopProcessGroup(t *testing.T, pgid int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func findChromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	return ""
 }
 
 // pageTitle asks Chromium's DevTools endpoint for the page's title.

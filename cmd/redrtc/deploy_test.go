@@ -32,10 +32,7 @@ import (
 
 // TestSystemdUnitVerifies: systemd itself accepts deploy/redrtc.service.
 func TestSystemdUnitVerifies(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("no systemd-analyze")
-	}
+	analyze := testkit.RequireTool(t, "apt-get install systemd", "systemd-analyze")
 	t.Parallel()
 	unit, err := os.ReadFile("../../deploy/redrtc.service")
 	if err != nil {
@@ -63,12 +60,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 // clients connect over wss://, join and relay through it, the Origin
 // reaches the server's check, and health checks get through.
 func TestNginxConfigProxiesWebSocketsAndHealthz(t *testing.T) {
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		if nginx, err = exec.LookPath("/usr/sbin/nginx"); err != nil {
-			t.Skip("no nginx (apt-get install nginx-light)")
-		}
-	}
+	nginx := testkit.RequireTool(t, "apt-get install nginx-light", "nginx", "/usr/sbin/nginx")
 	t.Parallel()
 	_, upstream := serve(t, "-i", "127.0.0.1", "--allowed-origins", "https://app.example.com")
 	dir := t.TempDir()

@@ -613,10 +613,10 @@ func TestDaemonLeavesTheCallersDirectoryAndFiles(t *testing.T) {
 // TestDaemonKeepsAnIgnoredSIGHUPIgnored: under nohup, the daemon ignores
 // SIGHUP as its caller asked, so a hangup does not stop it.
 func TestDaemonKeepsAnIgnoredSIGHUPIgnored(t *testing.T) {
-	nohup, err := exec.LookPath("nohup")
-	if err != nil || runtime.GOOS != "linux" {
-		t.Skip("needs nohup and /proc")
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
 	}
+	nohup := testkit.RequireTool(t, "apt-get install coreutils", "nohup")
 	t.Parallel()
 	port := freePort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))

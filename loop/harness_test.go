@@ -43,10 +43,16 @@ func startServer(t testing.TB, cfg Config) *Server {
 func wsURL(srv *Server) string { return "ws://" + srv.Addr().String() + "/" }
 
 // dial connects a client, offering the subprotocol, and reads its client-id.
-func dial(t testing.TB, srv *Server) *testkit.Client { return testkit.Dial(t, wsURL(srv)) }
+func dial(t testing.TB, srv *Server) *testkit.Client {
+	t.Helper()
+	return testkit.Dial(t, wsURL(srv))
+}
 
 // dialNoID is dial without reading the client-id.
-func dialNoID(t testing.TB, srv *Server) *testkit.Client { return testkit.DialNoID(t, wsURL(srv)) }
+func dialNoID(t testing.TB, srv *Server) *testkit.Client {
+	t.Helper()
+	return testkit.DialNoID(t, wsURL(srv))
+}
 
 // pairInRoom connects two clients and puts them in one room, reading every
 // announcement, so that the next thing each reads is new.
@@ -60,7 +66,7 @@ func pairInRoom(t testing.TB, srv *Server, room string) (first, second *testkit.
 }
 
 // joinBystander connects a client that waits in a room of its own while a
-// test does harm elsewhere; its stillServed then says whether the server
+// test does harm elsewhere; its StillServed then says whether the server
 // kept serving it.
 func joinBystander(t testing.TB, srv *Server) *testkit.Client {
 	t.Helper()

@@ -12,7 +12,7 @@ func TestAcceptedConnectionsHaveNoTCPKeepalive(t *testing.T) {
 	srv := startServer(t, Config{})
 	c := dial(t, srv)
 	keepalive, err := -1, error(nil)
-	onClientsLoop(srv, c.id, func(sc *conn) {
+	onClientsLoop(srv, c.ID, func(sc *conn) {
 		keepalive, err = syscall.GetsockoptInt(sc.gc.Fd(), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
 	})
 	if err != nil {

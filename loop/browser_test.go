@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 // TestBrowserPeersConnectThroughRedRTC opens testdata/browser.html in a real
@@ -23,10 +26,7 @@ import (
 // title to PASS when the message arrives. Skipped when no Chromium is
 // installed (apt-get install chromium); .ci/run installs it.
 func TestBrowserPeersConnectThroughRedRTC(t *testing.T) {
-	browser := findChromium()
-	if browser == "" {
-		t.Skip("no chromium or google-chrome on PATH (apt-get install chromium)")
-	}
+	browser := testkit.RequireTool(t, "apt-get install chromium", "chromium", "chromium-browser", "google-chrome", "/usr/bin/chromium")
 	srv := startServer(t, Config{})
 	page, err := filepath.Abs("testdata/browser.html")
 	if err != nil {
@@ -87,10 +87,11 @@ func TestBrowserPeersConnectThroughRedRTC(t *testing.T) {
 		t.Fatal("chromium did not start its DevTools endpoint")
 	}
 
-	title := ""
-	eventually(t, "the browser's peers to exchange a message over their DataChannel", func() bool {
-		title = pageTitle(hostport)
-		return title == "PASS"
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+		if title := pageTitle(hostport); title != "PASS" {
+			return fmt.Errorf("page title %q, want PASS: the peers have not exchanged a message over their DataChannel", title)
+		}
+		return nil
 	})
 	if srv.Clients() != 2 || srv.Rooms() != 1 {
 		t.Fatalf("server holds %d clients in %d rooms, want 2 in 1", srv.Clients(), srv.Rooms())
@@ -110,18 +111,6 @@ func stopProcessGroup(t *testing.T, pgid int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func findChromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	return ""
 }
 
 // pageTitle asks Chromium's DevTools endpoint for the page's title.

@@ -14,6 +14,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 // TestChaos has well-behaved clients, four to a room, send numbered offers to
@@ -35,11 +37,11 @@ func TestChaos(t *testing.T) {
 	srv := startServer(t, Config{Clients: 4000, Rooms: 1000, MaxOutbound: 256 << 10, Rate: -1})
 
 	// The well-behaved clients join first.
-	good := make([][]*client, rooms)
+	good := make([][]*testkit.Client, rooms)
 	for r := range good {
 		for range perRoom {
 			c := dial(t, srv)
-			c.join(fmt.Sprintf("good-%d", r))
+			c.Join(fmt.Sprintf("good-%d", r))
 			good[r] = append(good[r], c)
 		}
 	}
@@ -85,12 +87,12 @@ func TestChaos(t *testing.T) {
 						if mate == c {
 							continue
 						}
-						msg := fmt.Sprintf(`{"event":"offer","data":{"targetClientId":%q,"offer":{"seq":%d}}}`, mate.id, n)
+						msg := fmt.Sprintf(`{"event":"offer","data":{"targetClientId":%q,"offer":{"seq":%d}}}`, mate.ID, n)
 						wctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-						err := c.ws.Write(wctx, websocket.MessageText, []byte(msg))
+						err := c.Conn.Write(wctx, websocket.MessageText, []byte(msg))
 						cancel()
 						if err != nil {
-							failures <- fmt.Sprintf("%s: write: %v", c.id, err)
+							failures <- fmt.Sprintf("%s: write: %v", c.ID, err)
 							return
 						}
 					}
@@ -101,9 +103,9 @@ func TestChaos(t *testing.T) {
 				next := map[string]int{}
 				want := (perRoom - 1) * msgs
 				for got := 0; got < want; {
-					ev, err := c.read()
+					ev, err := c.Read()
 					if err != nil {
-						failures <- fmt.Sprintf("%s: after %d of %d offers: %v", c.id, got, want, err)
+						failures <- fmt.Sprintf("%s: after %d of %d offers: %v", c.ID, got, want, err)
 						return
 					}
 					switch ev.Event {
@@ -111,7 +113,7 @@ func TestChaos(t *testing.T) {
 						continue
 					case "offer":
 					default:
-						failures <- fmt.Sprintf("%s: unexpected %s %s", c.id, ev.Event, ev.Data)
+						failures <- fmt.Sprintf("%s: unexpected %s %s", c.ID, ev.Event, ev.Data)
 						return
 					}
 					var d struct {
@@ -123,7 +125,7 @@ func TestChaos(t *testing.T) {
 						return
 					}
 					if d.Offer.Seq != next[d.From] {
-						failures <- fmt.Sprintf("%s: from %s got seq %d, want %d", c.id, d.From, d.Offer.Seq, next[d.From])
+						failures <- fmt.Sprintf("%s: from %s got seq %d, want %d", c.ID, d.From, d.Offer.Seq, next[d.From])
 						return
 					}
 					next[d.From]++
@@ -134,7 +136,12 @@ func TestChaos(t *testing.T) {
 	}
 	wg.Wait()
 	for i := range actors {
-		eventually(t, actors[i].name+" to happen", func() bool { return actors[i].done.Load() >= 10 })
+		testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+			if n := actors[i].done.Load(); n < 10 {
+				return fmt.Errorf("%s happened %d times, want 10", actors[i].name, n)
+			}
+			return nil
+		})
 	}
 	stopChaos()
 	chaos.Wait()
@@ -147,10 +154,10 @@ func TestChaos(t *testing.T) {
 	}
 	for _, room := range good {
 		for _, c := range room {
-			_ = c.ws.CloseNow()
+			_ = c.Conn.CloseNow()
 		}
 	}
-	eventually(t, "the tables to empty", func() bool { return srv.Clients() == 0 && srv.Rooms() == 0 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, tablesEmpty(srv))
 }
 
 // chaosConn upgrades a raw connection; nil when the server is busy or gone.

@@ -56,7 +56,7 @@ func TestAClientCutOffWhileSendingGetsTheEndOfTheStream(t *testing.T) {
 			}()
 			tc.lastWord(r)
 			<-sent
-			bystander.stillServed()
+			bystander.StillServed()
 		})
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 func ping() []byte { return frame(ws.OpText, true, []byte(`{"event":"ping","data":{}}`)) }
@@ -95,7 +97,7 @@ func TestCloseFrameIsAnswered(t *testing.T) {
 	r.upgrade()
 	r.write(frame(ws.OpClose, true, ws.NewCloseFrameBody(ws.StatusNormalClosure, "bye")))
 	r.expectClose(ws.StatusNormalClosure)
-	eventually(t, "the client to be removed", func() bool { return srv.Clients() == 0 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 0))
 }
 
 func TestProtocolViolationsClose(t *testing.T) {
@@ -138,7 +140,7 @@ func TestProtocolViolationsClose(t *testing.T) {
 			r.upgrade()
 			r.write(tc.frames)
 			r.expectClose(tc.code)
-			bystander.stillServed()
+			bystander.StillServed()
 		})
 	}
 }
@@ -149,7 +151,7 @@ func TestBinaryMessageIsABadRequest(t *testing.T) {
 	r.upgrade()
 	r.write(frame(ws.OpBinary, true, []byte{1, 2, 3}))
 	ev := r.expectText("error")
-	if ev.str(t, "code") != "bad-request" {
+	if ev.Str(t, "code") != "bad-request" {
 		t.Fatalf("error %s", ev.Data)
 	}
 	r.write(ping())
@@ -326,5 +328,5 @@ func TestLargeFrameTrickledInPieces(t *testing.T) {
 		r.write(big[i:min(i+100, len(big))])
 	}
 	r.expectText("pong")
-	a.stillServed()
+	a.StillServed()
 }

@@ -3,6 +3,7 @@ package loop
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 func TestRateLimit(t *testing.T) {
@@ -21,15 +24,15 @@ func TestRateLimit(t *testing.T) {
 	t.Run("messages over the burst are dropped with one rate-limited error", func(t *testing.T) {
 		fresh := dial(t, srv) // has sent nothing yet, so its whole burst is left
 		for range 30 {
-			fresh.send("ping", map[string]any{})
+			fresh.Send("ping", map[string]any{})
 		}
 		pongs, errs := 0, 0
 		for pongs+errs < 11 {
-			ev := fresh.expect2("pong", "error")
+			ev := fresh.Expect("pong", "error")
 			if ev.Event == "pong" {
 				pongs++
 			} else {
-				if ev.str(t, "code") != "rate-limited" {
+				if ev.Str(t, "code") != "rate-limited" {
 					t.Fatalf("error %s", ev.Data)
 				}
 				errs++
@@ -40,8 +43,8 @@ func TestRateLimit(t *testing.T) {
 		}
 	})
 	t.Run("room-mates are unaffected", func(t *testing.T) {
-		calm.send("offer", map[string]any{"targetClientId": flooder.id, "offer": 1})
-		calm.stillServed()
+		calm.Send("offer", map[string]any{"targetClientId": flooder.ID, "offer": 1})
+		calm.StillServed()
 	})
 	t.Run("a client that stays over the limit is closed with 1008", func(t *testing.T) {
 		stop := make(chan struct{})
@@ -56,19 +59,19 @@ func TestRateLimit(t *testing.T) {
 				case <-stop:
 					return
 				case <-tick.C:
-					if err := flooder.ws.Write(t.Context(), websocket.MessageText, []byte(`{"event":"ping"}`)); err != nil {
+					if err := flooder.Conn.Write(t.Context(), websocket.MessageText, []byte(`{"event":"ping"}`)); err != nil {
 						return
 					}
 				}
 			}
 		}()
-		flooder.expectClose(websocket.StatusPolicyViolation)
+		flooder.ExpectClose(websocket.StatusPolicyViolation)
 		close(stop)
 		wg.Wait()
-		if got := calm.expect2("offer", "participants"); got.Event == "offer" {
-			calm.expect("participants")
+		if got := calm.Expect("offer", "participants"); got.Event == "offer" {
+			calm.Expect("participants")
 		}
-		calm.stillServed()
+		calm.StillServed()
 	})
 }
 
@@ -103,8 +106,8 @@ func TestFrameFloodsAreRateLimited(t *testing.T) {
 			}()
 			r.expectClose(ws.StatusPolicyViolation)
 			<-done
-			bystander.send("offer", map[string]any{"targetClientId": mate.id, "offer": 1})
-			mate.expect("offer")
+			bystander.Send("offer", map[string]any{"targetClientId": mate.ID, "offer": 1})
+			mate.Expect("offer")
 		})
 	}
 }
@@ -117,12 +120,12 @@ func TestLargeMessagesCountByTheirSize(t *testing.T) {
 	sender, reader := pairInRoom(t, srv, "r")
 	offer := strings.Repeat("o", 60000) // counts as 15 messages
 	for range 100 {                     // 6 MB if all were relayed
-		sender.send("offer", map[string]any{"targetClientId": reader.id, "offer": offer})
+		sender.Send("offer", map[string]any{"targetClientId": reader.ID, "offer": offer})
 	}
-	sender.expectError("rate-limited", "")
-	reader.send("ping", map[string]any{})
+	sender.ExpectError("rate-limited", "")
+	reader.Send("ping", map[string]any{})
 	offers := 0
-	for reader.expect2("offer", "pong").Event == "offer" {
+	for reader.Expect("offer", "pong").Event == "offer" {
 		offers++
 	}
 	// 14 fit the burst of 200 at 15 each; every 100 ms tick of the clock
@@ -171,7 +174,7 @@ func TestFragmentedMessageOverTheRateIsDropped(t *testing.T) {
 	b := fragmented(msg, len(msg)-1) // 25 non-final fragments: over 3 messages' worth
 	r.write(b)
 	ev := r.expectText("error")
-	if ev.str(t, "code") != "rate-limited" {
+	if ev.Str(t, "code") != "rate-limited" {
 		t.Fatalf("error %s, want rate-limited", ev.Data)
 	}
 	r.write(frame(ws.OpClose, true, []byte{0x03, 0xe8}))
@@ -184,23 +187,23 @@ func TestRateLimitOff(t *testing.T) {
 	srv := startServer(t, Config{Rate: -1, Burst: 1})
 	c := dial(t, srv)
 	for range 500 {
-		c.send("ping", map[string]any{})
+		c.Send("ping", map[string]any{})
 	}
 	for range 500 {
-		c.expect("pong")
+		c.Expect("pong")
 	}
 }
 
 func TestCandidateSizeLimit(t *testing.T) {
 	srv := startServer(t, Config{})
 	a, b := pairInRoom(t, srv, "r")
-	a.send("ice-candidate", map[string]any{"targetClientId": b.id, "candidate": strings.Repeat("c", 4096)})
-	ev := a.expectError("bad-request", "ice-candidate")
-	if !strings.Contains(ev.str(t, "message"), "candidate") {
+	a.Send("ice-candidate", map[string]any{"targetClientId": b.ID, "candidate": strings.Repeat("c", 4096)})
+	ev := a.ExpectError("bad-request", "ice-candidate")
+	if !strings.Contains(ev.Str(t, "message"), "candidate") {
 		t.Fatalf("the error should name the field: %s", ev.Data)
 	}
-	a.send("offer", map[string]any{"targetClientId": b.id, "offer": strings.Repeat("o", 60000)})
-	b.expect("offer")
+	a.Send("offer", map[string]any{"targetClientId": b.ID, "offer": strings.Repeat("o", 60000)})
+	b.Expect("offer")
 }
 
 // TestSlowConsumerIsDropped floods a client that has stopped reading: the
@@ -210,9 +213,9 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 	flooder := dial(t, srv)
 	stalled := dialRaw(t, srv)
 	stalledID := stalled.upgrade()
-	flooder.join("r")
+	flooder.Join("r")
 	stalled.write(maskedText(`{"event":"join-room","data":{"roomId":"r"}}`))
-	flooder.expect("participants")
+	flooder.Expect("participants")
 	// The stalled client never reads again.
 
 	big := strings.Repeat("x", 50000)
@@ -220,11 +223,11 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 	go func() {
 		defer close(gone)
 		for {
-			ev, err := flooder.read()
+			ev, err := flooder.Read()
 			if err != nil {
 				return
 			}
-			if ev.Event == "participants" && len(ev.list(t, "participants")) == 1 {
+			if ev.Event == "participants" && len(ev.List(t, "participants")) == 1 {
 				return
 			}
 		}
@@ -239,7 +242,7 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 		if sent < 0 {
 			break
 		}
-		flooder.send("offer", map[string]any{"targetClientId": stalledID, "offer": big})
+		flooder.Send("offer", map[string]any{"targetClientId": stalledID, "offer": big})
 	}
 	if sent >= 0 {
 		select {
@@ -248,12 +251,12 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 			t.Fatal("the stalled client was never dropped")
 		}
 	}
-	eventually(t, "the stalled client to leave the tables", func() bool { return srv.Clients() == 1 })
-	flooder.send("ping", map[string]any{})
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 1))
+	flooder.Send("ping", map[string]any{})
 	for { // offers sent after the drop come back as target-not-found first
-		if ev := flooder.expect2("pong", "error"); ev.Event == "pong" {
+		if ev := flooder.Expect("pong", "error"); ev.Event == "pong" {
 			break
-		} else if ev.str(t, "code") != "target-not-found" {
+		} else if ev.Str(t, "code") != "target-not-found" {
 			t.Fatalf("error %s", ev.Data)
 		}
 	}
@@ -280,13 +283,13 @@ func TestADroppedClientGetsOneCloseFrame(t *testing.T) {
 func TestTheLargestMessageFitsTheSmallestOutboundLimit(t *testing.T) {
 	srv := startServer(t, Config{MaxOutbound: 64 << 10})
 	sender, reader := pairInRoom(t, srv, "big")
-	empty, err := json.Marshal(map[string]any{"event": "offer", "data": map[string]any{"targetClientId": reader.id, "offer": ""}})
+	empty, err := json.Marshal(map[string]any{"event": "offer", "data": map[string]any{"targetClientId": reader.ID, "offer": ""}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	offer := strings.Repeat("o", DefaultMaxMessage-len(empty)) // the message is DefaultMaxMessage bytes
-	sender.send("offer", map[string]any{"targetClientId": reader.id, "offer": offer})
-	if got := reader.expect("offer").str(t, "offer"); got != offer {
+	sender.Send("offer", map[string]any{"targetClientId": reader.ID, "offer": offer})
+	if got := reader.Expect("offer").Str(t, "offer"); got != offer {
 		t.Fatalf("offer of %d bytes relayed as %d", len(offer), len(got))
 	}
 	stillRelaying(t, sender, reader)
@@ -323,10 +326,10 @@ func TestAllowedOrigins(t *testing.T) {
 }
 
 // stillRelaying checks that two room-mates can still reach each other.
-func stillRelaying(t *testing.T, from, to *client) {
+func stillRelaying(t *testing.T, from, to *testkit.Client) {
 	t.Helper()
-	from.send("offer", map[string]any{"targetClientId": to.id, "offer": "still here"})
-	if ev := to.expect("offer"); ev.str(t, "fromClientId") != from.id {
+	from.Send("offer", map[string]any{"targetClientId": to.ID, "offer": "still here"})
+	if ev := to.Expect("offer"); ev.Str(t, "fromClientId") != from.ID {
 		t.Fatalf("offer %s", ev.Data)
 	}
 }
@@ -350,28 +353,28 @@ func TestJoinTimeoutAppliesAgainAfterLeaving(t *testing.T) {
 	srv := startServer(t, Config{JoinTimeout: 500 * time.Millisecond})
 	leaver := dial(t, srv)
 	member := dial(t, srv)
-	member.join("r")
-	leaver.join("r")
-	member.expect("participants")
-	leaver.send("leave-room", map[string]any{})
-	leaver.expect("room-left")
-	leaver.expectError("join-timeout", "")
-	leaver.expectClose(websocket.StatusPolicyViolation)
-	member.expect("participants")
-	member.stillServed()
+	member.Join("r")
+	leaver.Join("r")
+	member.Expect("participants")
+	leaver.Send("leave-room", map[string]any{})
+	leaver.Expect("room-left")
+	leaver.ExpectError("join-timeout", "")
+	leaver.ExpectClose(websocket.StatusPolicyViolation)
+	member.Expect("participants")
+	member.StillServed()
 }
 
 func TestJoinTimeout(t *testing.T) {
 	srv := startServer(t, Config{JoinTimeout: 500 * time.Millisecond})
 	idler := dial(t, srv)
 	member := dial(t, srv)
-	member.join("r")
-	idler.expectError("join-timeout", "")
-	idler.expectClose(websocket.StatusPolicyViolation)
-	member.stillServed()
+	member.Join("r")
+	idler.ExpectError("join-timeout", "")
+	idler.ExpectClose(websocket.StatusPolicyViolation)
+	member.StillServed()
 	// The close frame goes out before the socket is closed and the client
 	// removed, so the count may lag the frame by a moment.
-	eventually(t, "the idler to leave the client table", func() bool { return srv.Clients() == 1 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 1))
 }
 
 func TestPanicInAHandlerClosesOnlyThatClient(t *testing.T) {
@@ -382,13 +385,13 @@ func TestPanicInAHandlerClosesOnlyThatClient(t *testing.T) {
 	}})
 	victim, bystander := pairInRoom(t, srv, "r")
 
-	victim.send("ping", map[string]any{"note": "trigger-a-bug"})
-	victim.expectClose(websocket.StatusInternalError)
-	if got := bystander.expect("participants").list(t, "participants"); len(got) != 1 {
+	victim.Send("ping", map[string]any{"note": "trigger-a-bug"})
+	victim.ExpectClose(websocket.StatusInternalError)
+	if got := bystander.Expect("participants").List(t, "participants"); len(got) != 1 {
 		t.Fatalf("participants %v", got)
 	}
-	bystander.stillServed()
-	dial(t, srv).join("r")
+	bystander.StillServed()
+	dial(t, srv).Join("r")
 }
 
 // TestPanicWhileWritingClosesOnlyThatClient: a bug met while a loop writes
@@ -403,29 +406,29 @@ func TestPanicWhileWritingClosesOnlyThatClient(t *testing.T) {
 	}})
 	sender, victim := pairInRoom(t, srv, "r")
 	bystander := dial(t, srv)
-	bystander.join("r")
-	sender.expect("participants")
-	victim.expect("participants")
+	bystander.Join("r")
+	sender.Expect("participants")
+	victim.Expect("participants")
 
-	sender.send("ice-candidate", map[string]any{"targetClientId": victim.id, "candidate": "trigger-a-write-bug"})
-	sender.send("ice-candidate", map[string]any{"targetClientId": bystander.id, "candidate": "in the same round, maybe"})
-	victim.expectClose(websocket.StatusInternalError)
+	sender.Send("ice-candidate", map[string]any{"targetClientId": victim.ID, "candidate": "trigger-a-write-bug"})
+	sender.Send("ice-candidate", map[string]any{"targetClientId": bystander.ID, "candidate": "in the same round, maybe"})
+	victim.ExpectClose(websocket.StatusInternalError)
 	// The victim's departure may reach the bystander before the candidate.
-	seen := map[string]event{}
+	seen := map[string]testkit.Event{}
 	for range 2 {
-		ev := bystander.expect2("ice-candidate", "participants")
+		ev := bystander.Expect("ice-candidate", "participants")
 		seen[ev.Event] = ev
 	}
-	if ev, ok := seen["ice-candidate"]; !ok || ev.str(t, "candidate") != "in the same round, maybe" {
+	if ev, ok := seen["ice-candidate"]; !ok || ev.Str(t, "candidate") != "in the same round, maybe" {
 		t.Fatalf("bystander got %v, want the candidate and the participants", seen)
 	}
-	for _, ev := range []event{seen["participants"], sender.expect("participants")} {
-		if got := ev.list(t, "participants"); len(got) != 2 {
+	for _, ev := range []testkit.Event{seen["participants"], sender.Expect("participants")} {
+		if got := ev.List(t, "participants"); len(got) != 2 {
 			t.Fatalf("participants %v, want the two left", got)
 		}
 	}
-	sender.stillServed()
-	bystander.stillServed()
+	sender.StillServed()
+	bystander.StillServed()
 }
 
 // A departure whose announcement fails must still give the client's seat
@@ -437,11 +440,11 @@ func TestPanicAnnouncingADepartureStillFreesTheSeat(t *testing.T) {
 		}
 	}})
 	leaver, stayer := pairInRoom(t, srv, "cursed")
-	_ = leaver.ws.CloseNow()
-	eventually(t, "the leaver's seat to be free", func() bool { return srv.Clients() == 1 })
+	_ = leaver.Conn.CloseNow()
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 1))
 	// The seat is really free: a new client gets in under --clients 2.
-	dial(t, srv).join("elsewhere")
-	stayer.stillServed()
+	dial(t, srv).Join("elsewhere")
+	stayer.StillServed()
 }
 
 // TestChurnLeavesNothingBehind runs 10,000 connect, join, leave, disconnect
@@ -478,8 +481,13 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	eventually(t, "the tables to empty", func() bool { return srv.Clients() == 0 && srv.Rooms() == 0 })
-	eventually(t, "goroutines to return to their start count", func() bool { return runtime.NumGoroutine() <= goroutines })
+	testkit.CheckFor(t, waitTimeout, pollEvery, tablesEmpty(srv))
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+		if n := runtime.NumGoroutine(); n > goroutines {
+			return fmt.Errorf("%d goroutines, want at most the %d at the start", n, goroutines)
+		}
+		return nil
+	})
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	if grown := int64(ms.HeapInuse) - int64(heapBefore); grown > 8<<20 {

@@ -12,14 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
 
+	"github.com/redrtc/redrtc/internal/testkit"
 	"github.com/redrtc/redrtc/proto"
 )
 
 // waitTimeout bounds every wait for the server; nothing in these tests sleeps.
-const waitTimeout = 10 * time.Second
+const waitTimeout = testkit.Timeout
 
 // startServer starts a real server on 127.0.0.1 with a free port and stops it
 // when the test ends. A minTimeout below 30s lets idle-timeout tests run fast.
@@ -51,220 +51,59 @@ func startServerWith(t testing.TB, cfg Config, hooks testHooks) *Server {
 
 func wsURL(srv *Server) string { return "ws://" + srv.Addr().String() + "/" }
 
-// event is a received message.
-type event struct {
-	Event string          `json:"event"`
-	Data  json.RawMessage `json:"data"`
-}
-
-func (e event) field(t testing.TB, name string) any {
+// dial connects a client, offering the subprotocol, and reads its client-id.
+func dial(t testing.TB, srv *Server) *testkit.Client {
 	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(e.Data, &m); err != nil {
-		t.Fatalf("data of %s is not an object: %s", e.Event, e.Data)
-	}
-	return m[name]
+	return testkit.Dial(t, wsURL(srv))
 }
 
-func (e event) str(t testing.TB, name string) string {
+// dialNoID is dial without reading the client-id.
+func dialNoID(t testing.TB, srv *Server) *testkit.Client {
 	t.Helper()
-	s, _ := e.field(t, name).(string)
-	return s
-}
-
-func (e event) list(t testing.TB, name string) []string {
-	t.Helper()
-	raw, _ := e.field(t, name).([]any)
-	out := make([]string, 0, len(raw))
-	for _, v := range raw {
-		s, _ := v.(string)
-		out = append(out, s)
-	}
-	return out
-}
-
-// client is a WebSocket client from an independent library.
-type client struct {
-	t  testing.TB
-	ws *websocket.Conn
-	id string
-}
-
-// dial connects, offering the subprotocol, and reads the client-id.
-func dial(t testing.TB, srv *Server) *client {
-	t.Helper()
-	c := dialNoID(t, srv)
-	ev := c.expect("client-id")
-	c.id = ev.str(t, "clientId")
-	if len(c.id) != 36 {
-		t.Fatalf("client-id %q is not a UUID", c.id)
-	}
-	return c
-}
-
-func dialNoID(t testing.TB, srv *Server) *client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, wsURL(srv), &websocket.DialOptions{Subprotocols: []string{Subprotocol}})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	if resp.Header.Get("Sec-WebSocket-Protocol") != Subprotocol {
-		t.Fatalf("subprotocol %q not selected", Subprotocol)
-	}
-	conn.SetReadLimit(1 << 20)
-	c := &client{t: t, ws: conn}
-	t.Cleanup(func() { _ = conn.CloseNow() })
-	return c
-}
-
-func (c *client) send(evt string, data any) {
-	c.t.Helper()
-	b, err := json.Marshal(map[string]any{"event": evt, "data": data})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.sendRaw(string(b))
-}
-
-func (c *client) sendRaw(msg string) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-}
-
-func (c *client) read() (event, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	typ, b, err := c.ws.Read(ctx)
-	if err != nil {
-		return event{}, err
-	}
-	if typ != websocket.MessageText {
-		return event{}, fmt.Errorf("got a %v message", typ)
-	}
-	var ev event
-	if err := json.Unmarshal(b, &ev); err != nil {
-		return event{}, fmt.Errorf("bad JSON from server: %s", b)
-	}
-	return ev, nil
-}
-
-// expect reads the next message and checks its event name.
-func (c *client) expect(name string) event {
-	c.t.Helper()
-	ev, err := c.read()
-	if err != nil {
-		c.t.Fatalf("waiting for %s: %v", name, err)
-	}
-	if ev.Event != name {
-		c.t.Fatalf("got %s %s, want %s", ev.Event, ev.Data, name)
-	}
-	return ev
-}
-
-// expectError reads the next message and checks it is the given error.
-func (c *client) expectError(code, cause string) event {
-	c.t.Helper()
-	ev := c.expect("error")
-	if got := ev.str(c.t, "code"); got != code {
-		c.t.Fatalf("error code %q, want %q (%s)", got, code, ev.Data)
-	}
-	if got := ev.str(c.t, "event"); got != cause {
-		c.t.Fatalf("error event %q, want %q (%s)", got, cause, ev.Data)
-	}
-	if ev.str(c.t, "message") == "" {
-		c.t.Fatalf("error without a message: %s", ev.Data)
-	}
-	return ev
-}
-
-// expectClose reads until the connection closes, at most waitTimeout, and
-// checks the close code.
-func (c *client) expectClose(code websocket.StatusCode) {
-	c.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		_, err := c.read()
-		if err == nil {
-			if time.Now().After(deadline) {
-				c.t.Fatalf("still open after %v, want close %v", waitTimeout, code)
-			}
-			continue
-		}
-		if got := websocket.CloseStatus(err); got != code {
-			c.t.Fatalf("closed with %v (%v), want %v", got, err, code)
-		}
-		return
-	}
-}
-
-// join joins a room and consumes the replies up to the joiner's participants.
-func (c *client) join(room string) event {
-	c.t.Helper()
-	c.send("join-room", map[string]any{"roomId": room})
-	for {
-		ev := c.expect2("room-created", "room-joined")
-		if ev.Event == "room-joined" {
-			c.expect("participants")
-			return ev
-		}
-	}
+	return testkit.DialNoID(t, wsURL(srv))
 }
 
 // pairInRoom connects two clients and puts them in one room, reading every
 // announcement, so that the next thing each reads is new.
-func pairInRoom(t testing.TB, srv *Server, room string) (first, second *client) {
+func pairInRoom(t testing.TB, srv *Server, room string) (first, second *testkit.Client) {
 	t.Helper()
 	first, second = dial(t, srv), dial(t, srv)
-	first.join(room)
-	second.join(room)
-	first.expect("participants")
+	first.Join(room)
+	second.Join(room)
+	first.Expect("participants")
 	return first, second
 }
 
 // joinBystander connects a client that waits in a room of its own while a
-// test does harm elsewhere; its stillServed then says whether the server
+// test does harm elsewhere; its StillServed then says whether the server
 // kept serving it.
-func joinBystander(t testing.TB, srv *Server) *client {
+func joinBystander(t testing.TB, srv *Server) *testkit.Client {
 	t.Helper()
 	c := dial(t, srv)
-	c.join("calm")
+	c.Join("calm")
 	return c
 }
 
-// stillServed checks that the server still answers c: a ping gets its pong.
-func (c *client) stillServed() {
-	c.t.Helper()
-	c.send("ping", map[string]any{})
-	c.expect("pong")
-}
+// pollEvery is how often a test polls the server for a state it waits on.
+const pollEvery = 5 * time.Millisecond
 
-func (c *client) expect2(a, b string) event {
-	c.t.Helper()
-	ev, err := c.read()
-	if err != nil {
-		c.t.Fatalf("waiting for %s or %s: %v", a, b, err)
-	}
-	if ev.Event != a && ev.Event != b {
-		c.t.Fatalf("got %s %s, want %s or %s", ev.Event, ev.Data, a, b)
-	}
-	return ev
-}
-
-// eventually polls cond until it holds or waitTimeout passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+// clientsConnected returns a check that srv holds n clients.
+func clientsConnected(srv *Server, n int) func() error {
+	return func() error {
+		if got := srv.Clients(); got != n {
+			return fmt.Errorf("%d clients connected, want %d", got, n)
 		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	}
+}
+
+// tablesEmpty returns a check that srv holds no client and no room.
+func tablesEmpty(srv *Server) func() error {
+	return func() error {
+		if clients, rooms := srv.Clients(), srv.Rooms(); clients != 0 || rooms != 0 {
+			return fmt.Errorf("%d clients in %d rooms, want none", clients, rooms)
+		}
+		return nil
 	}
 }
 
@@ -350,7 +189,7 @@ func (r *rawConn) upgrade() string {
 	if resp := r.response(); resp.StatusCode != http.StatusSwitchingProtocols {
 		r.t.Fatalf("upgrade status %d", resp.StatusCode)
 	}
-	return r.expectText("client-id").str(r.t, "clientId")
+	return r.expectText("client-id").Str(r.t, "clientId")
 }
 
 // frame builds a masked client frame.
@@ -376,13 +215,13 @@ func (r *rawConn) readFrame() ws.Frame {
 	return f
 }
 
-func (r *rawConn) expectText(name string) event {
+func (r *rawConn) expectText(name string) testkit.Event {
 	r.t.Helper()
 	f := r.readFrame()
 	if f.Header.OpCode != ws.OpText {
 		r.t.Fatalf("got opcode %v (%q), want text %s", f.Header.OpCode, f.Payload, name)
 	}
-	var ev event
+	var ev testkit.Event
 	if err := json.Unmarshal(f.Payload, &ev); err != nil || ev.Event != name {
 		r.t.Fatalf("got %s, want %s", f.Payload, name)
 	}

@@ -1,7 +1,6 @@
 package loop
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -11,25 +10,9 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/rs/zerolog"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
-
-// lockedBuffer is a bytes.Buffer the server's loops can log into.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // When whole rooms drop at once, announcing a departure to a room-mate whose
 // socket is already reset fails, and gnet closes that socket on the spot;
@@ -38,7 +21,7 @@ func (l *lockedBuffer) String() string {
 // expected here, not something for an operator to act on, so it is logged at
 // debug level: a mass disconnect must not flood the log with warnings.
 func TestMassDisconnectLogsNoWarnings(t *testing.T) {
-	var logs lockedBuffer
+	var logs testkit.LockedBuffer
 	log := zerolog.New(&logs).Level(zerolog.InfoLevel)
 	srv := startServer(t, Config{Logger: &log})
 
@@ -65,7 +48,7 @@ func TestMassDisconnectLogsNoWarnings(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	eventually(t, "every client to be gone", func() bool { return srv.Clients() == 0 && srv.Rooms() == 0 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, tablesEmpty(srv))
 
 	for line := range strings.Lines(logs.String()) {
 		if !strings.Contains(line, `"level":"info"`) {
@@ -81,7 +64,7 @@ func (r *rawConn) expectAny() string {
 	if f.Header.OpCode != ws.OpText {
 		r.t.Fatalf("got opcode %v (%q), want text", f.Header.OpCode, f.Payload)
 	}
-	var ev event
+	var ev testkit.Event
 	if err := json.Unmarshal(f.Payload, &ev); err != nil {
 		r.t.Fatalf("not JSON: %s", f.Payload)
 	}

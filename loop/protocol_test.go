@@ -1,9 +1,12 @@
 package loop
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 func TestClientIDIsFirstMessageAndUnique(t *testing.T) {
@@ -11,12 +14,12 @@ func TestClientIDIsFirstMessageAndUnique(t *testing.T) {
 	seen := map[string]bool{}
 	for range 20 {
 		c := dial(t, srv)
-		if seen[c.id] {
-			t.Fatalf("client id %s handed out twice", c.id)
+		if seen[c.ID] {
+			t.Fatalf("client id %s handed out twice", c.ID)
 		}
-		seen[c.id] = true
-		if c.id[14] != '4' {
-			t.Fatalf("client id %s is not a version-4 UUID", c.id)
+		seen[c.ID] = true
+		if c.ID[14] != '4' {
+			t.Fatalf("client id %s is not a version-4 UUID", c.ID)
 		}
 	}
 }
@@ -27,78 +30,78 @@ func TestJoinRoom(t *testing.T) {
 	b := dial(t, srv)
 
 	t.Run("creator gets room-created, room-joined, participants", func(t *testing.T) {
-		a.send("join-room", map[string]any{"roomId": "lobby", "roomName": "The Lobby"})
-		created := a.expect("room-created")
-		if created.str(t, "roomId") != "lobby" || created.str(t, "roomName") != "The Lobby" {
+		a.Send("join-room", map[string]any{"roomId": "lobby", "roomName": "The Lobby"})
+		created := a.Expect("room-created")
+		if created.Str(t, "roomId") != "lobby" || created.Str(t, "roomName") != "The Lobby" {
 			t.Fatalf("room-created %s", created.Data)
 		}
-		joined := a.expect("room-joined")
-		if got := joined.list(t, "participants"); !slices.Equal(got, []string{a.id}) {
+		joined := a.Expect("room-joined")
+		if got := joined.List(t, "participants"); !slices.Equal(got, []string{a.ID}) {
 			t.Fatalf("room-joined participants %v", got)
 		}
-		p := a.expect("participants")
-		if p.str(t, "roomId") != "lobby" || !slices.Equal(p.list(t, "participants"), []string{a.id}) {
+		p := a.Expect("participants")
+		if p.Str(t, "roomId") != "lobby" || !slices.Equal(p.List(t, "participants"), []string{a.ID}) {
 			t.Fatalf("participants %s", p.Data)
 		}
 	})
 	t.Run("second member gets room-joined with the creator's name, all get participants in join order", func(t *testing.T) {
-		b.send("join-room", map[string]any{"roomId": "lobby", "roomName": "ignored"})
-		joined := b.expect("room-joined")
-		if joined.str(t, "roomName") != "The Lobby" {
-			t.Fatalf("room name %q, want the creator's", joined.str(t, "roomName"))
+		b.Send("join-room", map[string]any{"roomId": "lobby", "roomName": "ignored"})
+		joined := b.Expect("room-joined")
+		if joined.Str(t, "roomName") != "The Lobby" {
+			t.Fatalf("room name %q, want the creator's", joined.Str(t, "roomName"))
 		}
-		want := []string{a.id, b.id}
-		if got := joined.list(t, "participants"); !slices.Equal(got, want) {
+		want := []string{a.ID, b.ID}
+		if got := joined.List(t, "participants"); !slices.Equal(got, want) {
 			t.Fatalf("room-joined participants %v, want %v", got, want)
 		}
-		for _, c := range []*client{b, a} {
-			if got := c.expect("participants").list(t, "participants"); !slices.Equal(got, want) {
+		for _, c := range []*testkit.Client{b, a} {
+			if got := c.Expect("participants").List(t, "participants"); !slices.Equal(got, want) {
 				t.Fatalf("participants %v, want %v", got, want)
 			}
 		}
 	})
 	t.Run("join without roomId creates a fresh room named after its id", func(t *testing.T) {
 		c := dial(t, srv)
-		c.send("join-room", map[string]any{})
-		created := c.expect("room-created")
-		id := created.str(t, "roomId")
-		if len(id) != 36 || created.str(t, "roomName") != id {
+		c.Send("join-room", map[string]any{})
+		created := c.Expect("room-created")
+		id := created.Str(t, "roomId")
+		if len(id) != 36 || created.Str(t, "roomName") != id {
 			t.Fatalf("room-created %s", created.Data)
 		}
-		c.expect("room-joined")
-		c.expect("participants")
+		c.Expect("room-joined")
+		c.Expect("participants")
 	})
 	t.Run("joining the room you are in moves you to the end; room-mates see you leave and come back", func(t *testing.T) {
-		a.send("join-room", map[string]any{"roomId": "lobby", "roomName": "ignored"})
-		joined := a.expect("room-joined")
-		if joined.str(t, "roomName") != "The Lobby" || !slices.Equal(joined.list(t, "participants"), []string{b.id, a.id}) {
+		a.Send("join-room", map[string]any{"roomId": "lobby", "roomName": "ignored"})
+		joined := a.Expect("room-joined")
+		if joined.Str(t, "roomName") != "The Lobby" || !slices.Equal(joined.List(t, "participants"), []string{b.ID, a.ID}) {
 			t.Fatalf("room-joined %s, want The Lobby with b then a", joined.Data)
 		}
-		a.expect("participants")
-		for _, want := range [][]string{{b.id}, {b.id, a.id}} {
-			if got := b.expect("participants").list(t, "participants"); !slices.Equal(got, want) {
+		a.Expect("participants")
+		for _, want := range [][]string{{b.ID}, {b.ID, a.ID}} {
+			if got := b.Expect("participants").List(t, "participants"); !slices.Equal(got, want) {
 				t.Fatalf("b saw participants %v, want %v", got, want)
 			}
 		}
 	})
 	t.Run("joining the room you are alone in keeps it: no room-created, same name", func(t *testing.T) {
 		c := dial(t, srv)
-		c.send("join-room", map[string]any{"roomId": "solo", "roomName": "first"})
-		c.expect("room-created")
-		c.expect("room-joined")
-		c.expect("participants")
-		c.send("join-room", map[string]any{"roomId": "solo", "roomName": "second"})
-		if joined := c.expect("room-joined"); joined.str(t, "roomName") != "first" {
+		c.Send("join-room", map[string]any{"roomId": "solo", "roomName": "first"})
+		c.Expect("room-created")
+		c.Expect("room-joined")
+		c.Expect("participants")
+		c.Send("join-room", map[string]any{"roomId": "solo", "roomName": "second"})
+		if joined := c.Expect("room-joined"); joined.Str(t, "roomName") != "first" {
 			t.Fatalf("room-joined %s, want the room still named first", joined.Data)
 		}
-		c.expect("participants")
+		c.Expect("participants")
 	})
 	t.Run("joining another room leaves the current one first", func(t *testing.T) {
-		b.send("join-room", map[string]any{"roomId": "other"})
-		b.expect("room-created")
-		b.expect("room-joined")
-		b.expect("participants")
-		if got := a.expect("participants").list(t, "participants"); !slices.Equal(got, []string{a.id}) {
+		b.Send("join-room", map[string]any{"roomId": "other"})
+		b.Expect("room-created")
+		b.Expect("room-joined")
+		b.Expect("participants")
+		if got := a.Expect("participants").List(t, "participants"); !slices.Equal(got, []string{a.ID}) {
 			t.Fatalf("lobby participants after b moved: %v", got)
 		}
 	})
@@ -108,19 +111,24 @@ func TestLeaveRoom(t *testing.T) {
 	srv := startServer(t, Config{})
 	a, b := pairInRoom(t, srv, "r")
 
-	b.send("leave-room", map[string]any{})
-	if left := b.expect("room-left"); left.str(t, "roomId") != "r" {
+	b.Send("leave-room", map[string]any{})
+	if left := b.Expect("room-left"); left.Str(t, "roomId") != "r" {
 		t.Fatalf("room-left %s", left.Data)
 	}
-	if got := a.expect("participants").list(t, "participants"); !slices.Equal(got, []string{a.id}) {
+	if got := a.Expect("participants").List(t, "participants"); !slices.Equal(got, []string{a.ID}) {
 		t.Fatalf("participants after leave %v", got)
 	}
-	b.send("leave-room", map[string]any{})
-	b.expectError("not-in-room", "leave-room")
+	b.Send("leave-room", map[string]any{})
+	b.ExpectError("not-in-room", "leave-room")
 
-	a.send("leave-room", map[string]any{})
-	a.expect("room-left")
-	eventually(t, "the empty room to be removed", func() bool { return srv.Rooms() == 0 })
+	a.Send("leave-room", map[string]any{})
+	a.Expect("room-left")
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+		if n := srv.Rooms(); n != 0 {
+			return fmt.Errorf("%d rooms open, want the empty one removed", n)
+		}
+		return nil
+	})
 }
 
 func TestRelay(t *testing.T) {
@@ -139,27 +147,27 @@ func TestRelay(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.event+" "+tc.payload, func(t *testing.T) {
-			msg := `{"event":"` + tc.event + `","data":{"targetClientId":"` + b.id + `","` + tc.key + `":` + tc.payload + `}}`
+			msg := `{"event":"` + tc.event + `","data":{"targetClientId":"` + b.ID + `","` + tc.key + `":` + tc.payload + `}}`
 			if tc.payload == "null" {
-				a.sendRaw(msg)
-				a.expectError("bad-request", tc.event)
+				a.SendRaw(msg)
+				a.ExpectError("bad-request", tc.event)
 				return
 			}
-			a.sendRaw(msg)
-			ev := b.expect(tc.event)
-			if ev.str(t, "fromClientId") != a.id {
-				t.Fatalf("fromClientId %q, want %q", ev.str(t, "fromClientId"), a.id)
+			a.SendRaw(msg)
+			ev := b.Expect(tc.event)
+			if ev.Str(t, "fromClientId") != a.ID {
+				t.Fatalf("fromClientId %q, want %q", ev.Str(t, "fromClientId"), a.ID)
 			}
-			want := `{"fromClientId":"` + a.id + `","` + tc.key + `":` + tc.payload + `}`
+			want := `{"fromClientId":"` + a.ID + `","` + tc.key + `":` + tc.payload + `}`
 			if string(ev.Data) != want {
 				t.Fatalf("payload changed on the way:\n got %s\nwant %s", ev.Data, want)
 			}
 		})
 	}
 	t.Run("fromClientId is set by the server, never taken from the client", func(t *testing.T) {
-		a.sendRaw(`{"event":"offer","data":{"targetClientId":"` + b.id + `","fromClientId":"` + b.id + `","offer":{}}}`)
-		if got := b.expect("offer").str(t, "fromClientId"); got != a.id {
-			t.Fatalf("fromClientId %q, want the sender %q", got, a.id)
+		a.SendRaw(`{"event":"offer","data":{"targetClientId":"` + b.ID + `","fromClientId":"` + b.ID + `","offer":{}}}`)
+		if got := b.Expect("offer").Str(t, "fromClientId"); got != a.ID {
+			t.Fatalf("fromClientId %q, want the sender %q", got, a.ID)
 		}
 	})
 }
@@ -168,19 +176,19 @@ func TestRelayTargetMustShareTheRoom(t *testing.T) {
 	srv := startServer(t, Config{})
 	a, b, outsider := dial(t, srv), dial(t, srv), dial(t, srv)
 
-	a.send("offer", map[string]any{"targetClientId": b.id, "offer": map[string]any{}})
-	a.expectError("not-in-room", "offer")
+	a.Send("offer", map[string]any{"targetClientId": b.ID, "offer": map[string]any{}})
+	a.ExpectError("not-in-room", "offer")
 
-	a.join("r")
-	outsider.join("elsewhere")
-	a.send("answer", map[string]any{"targetClientId": outsider.id, "answer": map[string]any{}})
-	a.expectError("target-not-found", "answer")
-	a.send("ice-candidate", map[string]any{"targetClientId": "00000000-0000-4000-8000-000000000000", "candidate": map[string]any{}})
-	a.expectError("target-not-found", "ice-candidate")
+	a.Join("r")
+	outsider.Join("elsewhere")
+	a.Send("answer", map[string]any{"targetClientId": outsider.ID, "answer": map[string]any{}})
+	a.ExpectError("target-not-found", "answer")
+	a.Send("ice-candidate", map[string]any{"targetClientId": "00000000-0000-4000-8000-000000000000", "candidate": map[string]any{}})
+	a.ExpectError("target-not-found", "ice-candidate")
 
-	outsider.send("offer", map[string]any{"targetClientId": a.id, "offer": map[string]any{}})
-	outsider.expectError("target-not-found", "offer")
-	b.stillServed()
+	outsider.Send("offer", map[string]any{"targetClientId": a.ID, "offer": map[string]any{}})
+	outsider.ExpectError("target-not-found", "offer")
+	b.StillServed()
 }
 
 // TestTargetClientIDMatchesInEitherCase: a client id is a UUID, whose hex
@@ -188,23 +196,23 @@ func TestRelayTargetMustShareTheRoom(t *testing.T) {
 func TestTargetClientIDMatchesInEitherCase(t *testing.T) {
 	srv := startServer(t, Config{})
 	a, b := pairInRoom(t, srv, "r")
-	a.send("ice-candidate", map[string]any{"targetClientId": strings.ToUpper(b.id), "candidate": 1})
-	if got := b.expect("ice-candidate").str(t, "fromClientId"); got != a.id {
-		t.Fatalf("fromClientId %q, want %q", got, a.id)
+	a.Send("ice-candidate", map[string]any{"targetClientId": strings.ToUpper(b.ID), "candidate": 1})
+	if got := b.Expect("ice-candidate").Str(t, "fromClientId"); got != a.ID {
+		t.Fatalf("fromClientId %q, want %q", got, a.ID)
 	}
-	for _, target := range []string{"*", "r", b.id[:35], " " + b.id} {
-		a.send("offer", map[string]any{"targetClientId": target, "offer": 1})
-		a.expectError("bad-request", "offer")
+	for _, target := range []string{"*", "r", b.ID[:35], " " + b.ID} {
+		a.Send("offer", map[string]any{"targetClientId": target, "offer": 1})
+		a.ExpectError("bad-request", "offer")
 	}
 }
 
 func TestPingPong(t *testing.T) {
 	srv := startServer(t, Config{})
 	c := dial(t, srv)
-	c.send("ping", map[string]any{})
-	c.expect("pong")
-	c.sendRaw(`{"event":"ping"}`)
-	c.expect("pong")
+	c.Send("ping", map[string]any{})
+	c.Expect("pong")
+	c.SendRaw(`{"event":"ping"}`)
+	c.Expect("pong")
 }
 
 func TestErrorsLeaveTheConnectionUsable(t *testing.T) {
@@ -227,13 +235,13 @@ func TestErrorsLeaveTheConnectionUsable(t *testing.T) {
 		{"roomName too long", `{"event":"join-room","data":{"roomName":"` + string(make65('n')) + `"}}`, "bad-request", "join-room"},
 		{"targetClientId missing", `{"event":"offer","data":{"offer":{}}}`, "bad-request", "offer"},
 		{"targetClientId not a UUID", `{"event":"answer","data":{"targetClientId":"bob","answer":{}}}`, "bad-request", "answer"},
-		{"candidate missing", `{"event":"ice-candidate","data":{"targetClientId":"` + other.id + `"}}`, "bad-request", "ice-candidate"},
+		{"candidate missing", `{"event":"ice-candidate","data":{"targetClientId":"` + other.ID + `"}}`, "bad-request", "ice-candidate"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c.sendRaw(tc.msg)
-			c.expectError(tc.code, tc.cause)
-			c.stillServed()
+			c.SendRaw(tc.msg)
+			c.ExpectError(tc.code, tc.cause)
+			c.StillServed()
 		})
 	}
 }
@@ -250,11 +258,11 @@ func TestDisconnectLeavesTheRoom(t *testing.T) {
 	srv := startServer(t, Config{})
 	a, b := pairInRoom(t, srv, "r")
 
-	_ = b.ws.CloseNow() // a reset, not a close handshake
-	if got := a.expect("participants").list(t, "participants"); !slices.Equal(got, []string{a.id}) {
+	_ = b.Conn.CloseNow() // a reset, not a close handshake
+	if got := a.Expect("participants").List(t, "participants"); !slices.Equal(got, []string{a.ID}) {
 		t.Fatalf("participants after disconnect %v", got)
 	}
-	eventually(t, "the client table to drop b", func() bool { return srv.Clients() == 1 })
-	_ = a.ws.CloseNow()
-	eventually(t, "tables to empty", func() bool { return srv.Clients() == 0 && srv.Rooms() == 0 })
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 1))
+	_ = a.Conn.CloseNow()
+	testkit.CheckFor(t, waitTimeout, pollEvery, tablesEmpty(srv))
 }

@@ -6,16 +6,18 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 func TestSixMemberRoomFullMesh(t *testing.T) {
 	srv := startServer(t, Config{})
-	members := make([]*client, 6)
+	members := make([]*testkit.Client, 6)
 	for i := range members {
 		members[i] = dial(t, srv)
-		members[i].join("mesh")
+		members[i].Join("mesh")
 		for _, earlier := range members[:i] {
-			earlier.expect("participants")
+			earlier.Expect("participants")
 		}
 	}
 	// Every ordered pair exchanges an offer, an answer and two candidates.
@@ -28,9 +30,9 @@ func TestSixMemberRoomFullMesh(t *testing.T) {
 				{"offer", "offer"}, {"answer", "answer"}, {"ice-candidate", "candidate"}, {"ice-candidate", "candidate"},
 			} {
 				payload := fmt.Sprintf(`{"n":"%d-%d-%d"}`, i, j, k)
-				from.sendRaw(`{"event":"` + step.event + `","data":{"targetClientId":"` + to.id + `","` + step.key + `":` + payload + `}}`)
-				ev := to.expect(step.event)
-				want := `{"fromClientId":"` + from.id + `","` + step.key + `":` + payload + `}`
+				from.SendRaw(`{"event":"` + step.event + `","data":{"targetClientId":"` + to.ID + `","` + step.key + `":` + payload + `}}`)
+				ev := to.Expect(step.event)
+				want := `{"fromClientId":"` + from.ID + `","` + step.key + `":` + payload + `}`
 				if string(ev.Data) != want {
 					t.Fatalf("%d->%d step %d: got %s want %s", i, j, k, ev.Data, want)
 				}
@@ -40,12 +42,12 @@ func TestSixMemberRoomFullMesh(t *testing.T) {
 
 	t.Run("the seventh join is refused and changes nothing", func(t *testing.T) {
 		seventh := dial(t, srv)
-		seventh.send("join-room", map[string]any{"roomId": "mesh"})
-		seventh.expectError("room-full", "join-room")
-		seventh.stillServed()
+		seventh.Send("join-room", map[string]any{"roomId": "mesh"})
+		seventh.ExpectError("room-full", "join-room")
+		seventh.StillServed()
 		// No member heard of it: their next message is the one sent now.
-		members[0].send("offer", map[string]any{"targetClientId": members[5].id, "offer": 1})
-		members[5].expect("offer")
+		members[0].Send("offer", map[string]any{"targetClientId": members[5].ID, "offer": 1})
+		members[5].Expect("offer")
 	})
 }
 
@@ -56,12 +58,12 @@ func TestJoinRaceForTheLastSeat(t *testing.T) {
 	srv := startServer(t, Config{EventLoops: 4})
 	for round := range 10 {
 		room := fmt.Sprintf("race-%d", round)
-		seated := make([]*client, 5)
+		seated := make([]*testkit.Client, 5)
 		for i := range seated {
 			seated[i] = dial(t, srv)
-			seated[i].join(room)
+			seated[i].Join(room)
 		}
-		racers := make([]*client, 8)
+		racers := make([]*testkit.Client, 8)
 		for i := range racers {
 			racers[i] = dial(t, srv)
 		}
@@ -71,14 +73,14 @@ func TestJoinRaceForTheLastSeat(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.send("join-room", map[string]any{"roomId": room})
-				ev, err := r.read()
+				r.Send("join-room", map[string]any{"roomId": room})
+				ev, err := r.Read()
 				if err != nil {
 					results[i] = err.Error()
 					return
 				}
 				if ev.Event == "error" {
-					results[i] = "error:" + ev.str(t, "code")
+					results[i] = "error:" + ev.Str(t, "code")
 				} else {
 					results[i] = ev.Event
 				}
@@ -99,25 +101,25 @@ func TestJoinRaceForTheLastSeat(t *testing.T) {
 			t.Fatalf("round %d: %d racers got the last seat", round, joined)
 		}
 		for _, c := range append(seated, racers...) {
-			_ = c.ws.CloseNow()
+			_ = c.Conn.CloseNow()
 		}
-		eventually(t, "everyone gone", func() bool { return srv.Clients() == 0 && srv.Rooms() == 0 })
+		testkit.CheckFor(t, waitTimeout, pollEvery, tablesEmpty(srv))
 	}
 }
 
 func TestRoomLimit(t *testing.T) {
 	srv := startServer(t, Config{Rooms: 2})
 	a, b, c := dial(t, srv), dial(t, srv), dial(t, srv)
-	a.join("one")
-	b.join("two")
-	c.send("join-room", map[string]any{"roomId": "three"})
-	c.expectError("room-limit", "join-room")
-	c.join("two") // existing rooms can still be joined
+	a.Join("one")
+	b.Join("two")
+	c.Send("join-room", map[string]any{"roomId": "three"})
+	c.ExpectError("room-limit", "join-room")
+	c.Join("two") // existing rooms can still be joined
 
-	a.send("leave-room", map[string]any{})
-	a.expect("room-left")
-	c.send("join-room", map[string]any{"roomId": "three"}) // a seat in the table is free again
-	c.expect("room-created")
+	a.Send("leave-room", map[string]any{})
+	a.Expect("room-left")
+	c.Send("join-room", map[string]any{"roomId": "three"}) // a seat in the table is free again
+	c.Expect("room-created")
 }
 
 // TestRoomLimitCountsTheNewRoomFirst: at --rooms, moving to a new room is
@@ -126,21 +128,21 @@ func TestRoomLimit(t *testing.T) {
 func TestRoomLimitCountsTheNewRoomFirst(t *testing.T) {
 	srv := startServer(t, Config{Rooms: 1})
 	a := dial(t, srv)
-	a.join("one")
-	a.send("join-room", map[string]any{"roomId": "two"})
-	a.expectError("room-limit", "join-room")
-	if r := srv.clients.Get([16]byte(mustParseID(t, a.id))).Room(); r == nil || r.ID != "one" {
+	a.Join("one")
+	a.Send("join-room", map[string]any{"roomId": "two"})
+	a.ExpectError("room-limit", "join-room")
+	if r := srv.clients.Get([16]byte(mustParseID(t, a.ID))).Room(); r == nil || r.ID != "one" {
 		t.Fatalf("a is in %v, want one", r)
 	}
-	a.send("leave-room", map[string]any{})
-	a.expect("room-left")
-	a.send("join-room", map[string]any{"roomId": "two"})
-	a.expect("room-created")
+	a.Send("leave-room", map[string]any{})
+	a.Expect("room-left")
+	a.Send("join-room", map[string]any{"roomId": "two"})
+	a.Expect("room-created")
 }
 
 func TestRoomLimitUnderConcurrentCreation(t *testing.T) {
 	srv := startServer(t, Config{Rooms: 5, EventLoops: 4})
-	clients := make([]*client, 20)
+	clients := make([]*testkit.Client, 20)
 	for i := range clients {
 		clients[i] = dial(t, srv)
 	}
@@ -151,8 +153,8 @@ func TestRoomLimitUnderConcurrentCreation(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.send("join-room", map[string]any{"roomId": fmt.Sprintf("room-%d", i)})
-			ev, err := c.read()
+			c.Send("join-room", map[string]any{"roomId": fmt.Sprintf("room-%d", i)})
+			ev, err := c.Read()
 			if err != nil {
 				t.Errorf("client %d: %v", i, err)
 				return
@@ -161,7 +163,7 @@ func TestRoomLimitUnderConcurrentCreation(t *testing.T) {
 			defer mu.Unlock()
 			if ev.Event == "room-created" {
 				created++
-			} else if ev.Event != "error" || ev.str(t, "code") != "room-limit" {
+			} else if ev.Event != "error" || ev.Str(t, "code") != "room-limit" {
 				t.Errorf("client %d: %s %s", i, ev.Event, ev.Data)
 			}
 		}()
@@ -178,15 +180,15 @@ func TestClientLimit(t *testing.T) {
 	dial(t, srv)
 
 	full := dialNoID(t, srv)
-	full.expectError("server-full", "")
-	full.expectClose(websocket.StatusCode(1013))
+	full.ExpectError("server-full", "")
+	full.ExpectClose(websocket.StatusCode(1013))
 	if srv.Clients() != 2 {
 		t.Fatalf("clients %d, want 2", srv.Clients())
 	}
-	a.stillServed()
+	a.StillServed()
 
-	_ = a.ws.CloseNow()
-	eventually(t, "a's seat to free up", func() bool { return srv.Clients() == 1 })
+	_ = a.Conn.CloseNow()
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 1))
 	dial(t, srv)
 }
 
@@ -196,15 +198,15 @@ func TestRefusedJoinChangesNothing(t *testing.T) {
 	srv := startServer(t, Config{})
 	a, b := pairInRoom(t, srv, "home")
 	for range 6 {
-		dial(t, srv).join("full")
+		dial(t, srv).Join("full")
 	}
-	a.send("join-room", map[string]any{"roomId": "full"})
-	a.expectError("room-full", "join-room")
-	a.send("offer", map[string]any{"targetClientId": b.id, "offer": "still here"})
-	if ev := b.expect("offer"); ev.str(t, "fromClientId") != a.id {
+	a.Send("join-room", map[string]any{"roomId": "full"})
+	a.ExpectError("room-full", "join-room")
+	a.Send("offer", map[string]any{"targetClientId": b.ID, "offer": "still here"})
+	if ev := b.Expect("offer"); ev.Str(t, "fromClientId") != a.ID {
 		t.Fatalf("offer %s", ev.Data)
 	}
-	if r := srv.clients.Get([16]byte(mustParseID(t, a.id))).Room(); r == nil || r.ID != "home" {
+	if r := srv.clients.Get([16]byte(mustParseID(t, a.ID))).Room(); r == nil || r.ID != "home" {
 		t.Fatalf("a is in %v, want home", r)
 	}
 }

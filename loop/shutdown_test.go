@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 func TestStopTellsEveryClientTheServerIsGoingAway(t *testing.T) {
@@ -32,10 +35,9 @@ func TestStopTellsEveryClientTheServerIsGoingAway(t *testing.T) {
 		t.Fatalf("stop: %v", err)
 	}
 
-	for name, c := range map[string]*client{"a client in a room": inRoom, "its room-mate": mate, "a client in no room": roomless} {
+	for name, c := range map[string]*testkit.Client{"a client in a room": inRoom, "its room-mate": mate, "a client in no room": roomless} {
 		t.Run(name+" gets 1001", func(t *testing.T) {
-			c.t = t
-			c.expectClose(websocket.StatusGoingAway)
+			c.In(t).ExpectClose(websocket.StatusGoingAway)
 		})
 	}
 	t.Run("the close frame says why", func(t *testing.T) {
@@ -76,7 +78,12 @@ func TestStopWaitsForAClientBehindOnReading(t *testing.T) {
 		slow, slowID := backedUpClient(t, srv)
 		stopped := stopInBackground(srv)
 		// Not a byte is read until the server has made up its mind.
-		eventually(t, "the server to close the slow reader", func() bool { return closingOrGone(srv, slowID) })
+		testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+			if !closingOrGone(srv, slowID) {
+				return errors.New("the server has not begun to close the slow reader")
+			}
+			return nil
+		})
 		for {
 			f := slow.readFrame() // fails the test on EOF: the frame was lost
 			if f.Header.OpCode != ws.OpClose {
@@ -122,10 +129,16 @@ func TestStopLetsAClientStillSendingReadItsCloseFrame(t *testing.T) {
 		pingFrames = append(pingFrames, frame(ws.OpPing, true, payload)...)
 	}
 	r.write(pingFrames)
-	eventually(t, "every pong handed to the kernel", func() bool {
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
 		n := -1
 		onClientsLoop(srv, id, func(c *conn) { n = c.gc.OutboundBuffered() })
-		return n == 0
+		switch n {
+		case 0:
+			return nil
+		case -1:
+			return errors.New("the client is gone, want its pongs handed to the kernel")
+		}
+		return fmt.Errorf("%d bytes of pongs still in gnet's outbound buffer", n)
 	})
 
 	// The client keeps talking, as a busy one does, until it reads.
@@ -148,8 +161,11 @@ func TestStopLetsAClientStillSendingReadItsCloseFrame(t *testing.T) {
 	defer func() { close(quiet); <-talking }()
 
 	stopped := stopInBackground(srv)
-	eventually(t, "the server to have closed the client or to linger on it", func() bool {
-		return lingering(srv, c)
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+		if !lingering(srv, c) {
+			return errors.New("the server has neither closed the client nor lingered on it")
+		}
+		return nil
 	})
 
 	got := 0
@@ -212,14 +228,17 @@ func backedUpClient(t *testing.T, srv *Server) (*rawConn, string) {
 	t.Helper()
 	slow, slowID := smallWindowClient(t, srv)
 	sender := dial(t, srv)
-	sender.join("backlog")
+	sender.Join("backlog")
 	slow.write(maskedText(`{"event":"join-room","data":{"roomId":"backlog"}}`))
-	sender.expect("participants")
+	sender.Expect("participants")
 
 	offer := strings.Repeat("v", 20000)
-	eventually(t, "bytes for the slow reader to wait in gnet", func() bool {
-		sender.send("offer", map[string]any{"targetClientId": slowID, "offer": offer})
-		return queuedInGnet(srv, slowID) > 0
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+		sender.Send("offer", map[string]any{"targetClientId": slowID, "offer": offer})
+		if queuedInGnet(srv, slowID) == 0 {
+			return errors.New("no bytes for the slow reader wait in gnet")
+		}
+		return nil
 	})
 	return slow, slowID
 }

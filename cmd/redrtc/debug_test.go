@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -14,13 +13,14 @@ import (
 	"testing"
 
 	"github.com/redrtc/redrtc/internal/debugserve"
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 // debugAddrOf returns the address the server logged for its debug listener.
 func debugAddrOf(t *testing.T, p *proc) string {
 	t.Helper()
 	const msg = "serving Go's profiler at /debug/pprof/; keep this address private"
-	poll(t, "the debug listener is logged", p.exited, logged(p, msg))
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, logged(p, msg)))
 	var line struct {
 		Addr string `json:"addr"`
 	}
@@ -68,14 +68,12 @@ func TestDebugAddrServesGosProfilerOnAListenerOfItsOwn(t *testing.T) {
 			port := freePort(t)
 			addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 			p := startBinaryEnv(t, tc.env, "-p", strconv.Itoa(port), "-i", "127.0.0.1", "--debug-addr", "127.0.0.1:0")
-			poll(t, "GET /healthz answers 200", p.exited, healthIs(addr, 0, 0))
+			testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, healthIs(addr, 0, 0)))
 			debug := debugAddrOf(t, p)
 			if host, port, _ := net.SplitHostPort(debug); host != "127.0.0.1" || port == "0" {
 				t.Errorf("debug listener on %s, want 127.0.0.1 and the port chosen for 0", debug)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-			defer cancel()
-			readClientID(t, ctx, dial(t, ctx, addr))
+			testkit.Dial(t, wsURL(addr))
 
 			code, body := get(t, "http://"+debug+"/debug/pprof/heap?debug=1")
 			if code != http.StatusOK || !bytes.HasPrefix(body, []byte("heap profile: ")) || !bytes.Contains(body, []byte(tc.rate)) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -24,6 +23,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 // The files in deploy/ are what docs/deploy.md tells operators to copy;
@@ -31,10 +32,7 @@ import (
 
 // TestSystemdUnitVerifies: systemd itself accepts deploy/redrtc.service.
 func TestSystemdUnitVerifies(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("no systemd-analyze")
-	}
+	analyze := testkit.RequireTool(t, "apt-get install systemd", "systemd-analyze")
 	t.Parallel()
 	unit, err := os.ReadFile("../../deploy/redrtc.service")
 	if err != nil {
@@ -62,12 +60,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 // clients connect over wss://, join and relay through it, the Origin
 // reaches the server's check, and health checks get through.
 func TestNginxConfigProxiesWebSocketsAndHealthz(t *testing.T) {
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		if nginx, err = exec.LookPath("/usr/sbin/nginx"); err != nil {
-			t.Skip("no nginx (apt-get install nginx-light)")
-		}
-	}
+	nginx := testkit.RequireTool(t, "apt-get install nginx-light", "nginx", "/usr/sbin/nginx")
 	t.Parallel()
 	_, upstream := serve(t, "-i", "127.0.0.1", "--allowed-origins", "https://app.example.com")
 	dir := t.TempDir()
@@ -76,7 +69,7 @@ func TestNginxConfigProxiesWebSocketsAndHealthz(t *testing.T) {
 	startNginx(t, nginx, dir, upstream, proxy)
 
 	hc := &http.Client{Timeout: waitTimeout, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
-	poll(t, "nginx answers GET /healthz from the server", nil, func() error {
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
 		resp, err := hc.Get("https://" + proxy + "/healthz")
 		if err != nil {
 			return err
@@ -84,7 +77,7 @@ func TestNginxConfigProxiesWebSocketsAndHealthz(t *testing.T) {
 		defer resp.Body.Close()
 		var h health
 		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || resp.StatusCode != 200 || h.Clients == nil {
-			return fmt.Errorf("status %d, body %+v (%v)", resp.StatusCode, h, err)
+			return fmt.Errorf("GET /healthz through nginx: status %d, body %+v (%v)", resp.StatusCode, h, err)
 		}
 		return nil
 	})
@@ -94,37 +87,33 @@ func TestNginxConfigProxiesWebSocketsAndHealthz(t *testing.T) {
 		resp.Body.Close()
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	dialVia := func(origin string) (*websocket.Conn, *http.Response, error) {
-		return websocket.Dial(ctx, "wss://"+proxy+"/", &websocket.DialOptions{
-			HTTPClient:   hc,
-			Subprotocols: []string{"webrtc-signaling"},
-			HTTPHeader:   http.Header{"Origin": {origin}},
+	dialVia := func(origin string) (*testkit.Client, *http.Response, error) {
+		return testkit.DialWith(t, "wss://"+proxy+"/", &websocket.DialOptions{
+			HTTPClient: hc,
+			HTTPHeader: http.Header{"Origin": {origin}},
 		})
 	}
 	if _, resp, err := dialVia("https://evil.example"); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a disallowed Origin through nginx: %v %v, want 403 from the server", resp, err)
 	}
-	var conns [2]*websocket.Conn
-	var ids [2]string
+	var conns [2]*testkit.Client
 	for i := range conns {
 		c, resp, err := dialVia("https://app.example.com")
 		if err != nil {
 			t.Fatalf("wss dial through nginx: %v", err)
 		}
-		t.Cleanup(func() { _ = c.CloseNow() })
 		if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != "webrtc-signaling" {
 			t.Errorf("subprotocol %q through nginx, want webrtc-signaling", got)
 		}
-		conns[i], ids[i] = c, readClientID(t, ctx, c)
-		writeText(t, ctx, c, `{"event":"join-room","data":{"roomId":"behind-nginx"}}`)
-		readEvent(t, ctx, c, "room-joined")
+		c.ID = c.ReadClientID()
+		c.SendRaw(`{"event":"join-room","data":{"roomId":"behind-nginx"}}`)
+		c.Await("room-joined")
+		conns[i] = c
 	}
 	offer := `{"type":"offer","sdp":"v=0\r\n"}`
-	writeText(t, ctx, conns[0], `{"event":"offer","data":{"targetClientId":"`+ids[1]+`","offer":`+offer+`}}`)
-	want := `{"event":"offer","data":{"fromClientId":"` + ids[0] + `","offer":` + offer + `}}`
-	if got := readEvent(t, ctx, conns[1], "offer"); got != want {
+	conns[0].SendRaw(`{"event":"offer","data":{"targetClientId":"` + conns[1].ID + `","offer":` + offer + `}}`)
+	want := `{"event":"offer","data":{"fromClientId":"` + conns[0].ID + `","offer":` + offer + `}}`
+	if got := string(conns[1].Await("offer").Raw); got != want {
 		t.Errorf("relayed through nginx:\n got %s\nwant %s", got, want)
 	}
 }
@@ -207,13 +196,13 @@ http {
 			t.Logf("nginx output:\n%s\nerror.log:\n%s", output, log)
 		}
 	})
-	poll(t, "nginx listens on "+proxy, exited, func() error {
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(exited, func() error {
 		c, err := net.Dial("tcp", proxy)
 		if err == nil {
 			c.Close()
 		}
 		return err
-	})
+	}))
 }
 
 // selfSignedCert writes cert.pem and key.pem for 127.0.0.1 into dir and
@@ -256,26 +245,4 @@ func selfSignedCert(t *testing.T, dir string) *x509.CertPool {
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
 	return roots
-}
-
-func writeText(t *testing.T, ctx context.Context, c *websocket.Conn, msg string) {
-	t.Helper()
-	if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
-		t.Fatalf("write %s: %v", msg, err)
-	}
-}
-
-// readEvent reads until a message with this event arrives and returns it.
-func readEvent(t *testing.T, ctx context.Context, c *websocket.Conn, event string) string {
-	t.Helper()
-	for {
-		_, msg, err := c.Read(ctx)
-		if err != nil {
-			t.Fatalf("waiting for %s: %v", event, err)
-		}
-		var ev struct{ Event string }
-		if json.Unmarshal(msg, &ev) == nil && ev.Event == event {
-			return string(msg)
-		}
-	}
 }

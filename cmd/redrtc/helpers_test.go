@@ -12,43 +12,48 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 // waitTimeout bounds every wait in these tests; nothing sleeps in place of
 // synchronisation.
-const waitTimeout = 10 * time.Second
+const waitTimeout = testkit.Timeout
 
-// pollEvery is how often poll retries.
+// pollEvery is how often a test polls the process under test.
 const pollEvery = 20 * time.Millisecond
 
-// poll calls check until it returns nil and fails the test with check's last
-// error if that has not happened within waitTimeout. It gives up at once when
-// exited is closed (the process under test has ended); exited may be nil.
-func poll(t *testing.T, what string, exited <-chan struct{}, check func() error) {
-	t.Helper()
-	deadline := time.NewTimer(waitTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	for {
+// untilExit returns check, made to give up at once, with its last error,
+// when exited is closed (the process under test has ended): waiting on can
+// then only run out the time.
+func untilExit(exited <-chan struct{}, check func() error) func() error {
+	return func() error {
 		err := check()
 		if err == nil {
-			return
+			return nil
 		}
 		select {
 		case <-exited:
 			if err = check(); err == nil {
-				return
+				return nil
 			}
-			t.Fatalf("%s: the process exited first; last error: %v", what, err)
-		case <-deadline.C:
-			t.Fatalf("%s: not within %v; last error: %v", what, waitTimeout, err)
-		case <-tick.C:
+			return testkit.GiveUp(fmt.Errorf("the process exited first; last error: %w", err))
+		default:
+			return err
 		}
+	}
+}
+
+// processGone returns a check that process pid has exited.
+func processGone(pid int) func() error {
+	return func() error {
+		if running(pid) {
+			return fmt.Errorf("pid %d still running", pid)
+		}
+		return nil
 	}
 }
 
@@ -77,33 +82,14 @@ func busyPort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// lockedBuffer is an io.Writer that a running process writes to while the
-// test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // proc is the redrtc binary running as a subprocess, its stdout and stderr
 // captured (so neither is a terminal).
 type proc struct {
 	t      *testing.T
 	args   []string
 	cmd    *exec.Cmd
-	stdout lockedBuffer
-	stderr lockedBuffer
+	stdout testkit.LockedBuffer
+	stderr testkit.LockedBuffer
 	exited chan struct{} // closed once the process has been waited for
 	err    error         // from Wait, set before exited is closed
 }

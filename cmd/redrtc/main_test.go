@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -21,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/sys/unix"
 
+	"github.com/redrtc/redrtc/internal/testkit"
 	"github.com/redrtc/redrtc/loop"
 )
 
@@ -316,75 +316,31 @@ func serve(t *testing.T, flags ...string) (*proc, string) {
 	port := freePort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	p := startBinary(t, append([]string{"-p", strconv.Itoa(port)}, flags...)...)
-	poll(t, "GET /healthz answers 200 with no clients and no rooms", p.exited, healthIs(addr, 0, 0))
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, healthIs(addr, 0, 0)))
 	return p, addr
 }
 
-// dial opens a WebSocket offering the signaling subprotocol, closed when the
-// test ends.
-func dial(t *testing.T, ctx context.Context, addr string) *websocket.Conn {
-	t.Helper()
-	conn, resp, err := websocket.Dial(ctx, "ws://"+addr+"/", &websocket.DialOptions{Subprotocols: []string{"webrtc-signaling"}})
-	if err != nil {
-		t.Fatalf("WebSocket dial %s: %v", addr, err)
-	}
-	t.Cleanup(func() { _ = conn.CloseNow() })
-	if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != "webrtc-signaling" {
-		t.Errorf("subprotocol %q selected, want webrtc-signaling", got)
-	}
-	return conn
-}
-
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-
-// readClientID reads the first message and checks that it is exactly
-// {"event":"client-id","data":{"clientId":"<uuid>"}}.
-func readClientID(t *testing.T, ctx context.Context, conn *websocket.Conn) string {
-	t.Helper()
-	typ, msg, err := conn.Read(ctx)
-	if err != nil {
-		t.Fatalf("reading the first message: %v", err)
-	}
-	if typ != websocket.MessageText {
-		t.Errorf("first message is %v, want text", typ)
-	}
-	var ev struct {
-		Event string `json:"event"`
-		Data  struct {
-			ClientID string `json:"clientId"`
-		} `json:"data"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(msg))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
-		t.Fatalf("first message %s: %v", msg, err)
-	}
-	if ev.Event != "client-id" || !uuidRE.MatchString(ev.Data.ClientID) {
-		t.Fatalf("first message %s, want {\"event\":\"client-id\",\"data\":{\"clientId\":\"<36-character UUID>\"}}", msg)
-	}
-	return ev.Data.ClientID
-}
+// wsURL is the WebSocket URL of a server listening on addr.
+func wsURL(addr string) string { return "ws://" + addr + "/" }
 
 func TestServerAnswersHealthzAndWebSocketAndStopsOnSIGTERM(t *testing.T) {
 	t.Parallel()
 	p, addr := serve(t, "-i", "127.0.0.1")
 
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	conn := dial(t, ctx, addr)
-	first := readClientID(t, ctx, conn)
-	poll(t, "healthz counts the client", p.exited, healthIs(addr, 1, 0))
-	second := readClientID(t, ctx, dial(t, ctx, addr))
+	c := testkit.Dial(t, wsURL(addr))
+	first := c.ID
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, healthIs(addr, 1, 0)))
+	second := testkit.Dial(t, wsURL(addr)).ID
 	if first == second {
 		t.Errorf("two clients got the same id %s", first)
 	}
-	poll(t, "healthz counts both clients", p.exited, healthIs(addr, 2, 0))
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, healthIs(addr, 2, 0)))
 
 	p.signal(syscall.SIGTERM)
 	if code := p.wait(); code != 0 {
 		t.Errorf("exit %d after SIGTERM with clients connected, want 0", code)
 	}
-	if _, _, err := conn.Read(ctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+	if _, err := c.Read(); websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Errorf("client read after shutdown: %v, want close 1001 (going away)", err)
 	}
 	if err := portClosed(addr); err != nil {
@@ -395,15 +351,13 @@ func TestServerAnswersHealthzAndWebSocketAndStopsOnSIGTERM(t *testing.T) {
 func TestASecondSignalExitsWithoutWaitingForClients(t *testing.T) {
 	t.Parallel()
 	p, addr := serve(t, "-i", "127.0.0.1")
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
 	// It never reads, so it never answers the server's close frame: the
 	// graceful shutdown waits 2 s for it, the window for the second signal.
-	dial(t, ctx, addr)
-	poll(t, "the client is counted", p.exited, healthIs(addr, 1, 0))
+	testkit.DialNoID(t, wsURL(addr))
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, healthIs(addr, 1, 0)))
 
 	p.signal(syscall.SIGTERM)
-	poll(t, "shutting down is logged", p.exited, logged(p, "shutting down"))
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, logged(p, "shutting down")))
 	p.signal(syscall.SIGINT)
 	if code := p.wait(); code != 1 {
 		t.Errorf("exit %d after a second signal, want 1", code)
@@ -428,7 +382,7 @@ func TestServerListensOnTheInterfaceGiven(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p, addr := serve(t, tc.flags...)
-			poll(t, "listening is logged", p.exited, logged(p, "listening"))
+			testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, logged(p, "listening")))
 			var listening struct {
 				Addr string `json:"addr"`
 			}
@@ -455,7 +409,7 @@ func TestServerLogsJSONLinesAndStopsOnSignal(t *testing.T) {
 		t.Run(tc.sig.String(), func(t *testing.T) {
 			t.Parallel()
 			p, addr := serve(t, "-i", "127.0.0.1", "--clients", "7", "--rooms", "8", "--timeout", "45")
-			poll(t, "listening is logged", p.exited, logged(p, "listening"))
+			testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, logged(p, "listening")))
 			p.signal(tc.sig)
 			if code := p.wait(); code != 0 {
 				t.Errorf("exit %d after %v, want 0", code, tc.sig)
@@ -509,17 +463,8 @@ func TestVerboseLogsDebugMessages(t *testing.T) {
 			// With --clients 1 a second client is refused, which is logged
 			// at debug level.
 			p, addr := serve(t, append([]string{"-i", "127.0.0.1", "-c", "1"}, tc.flags...)...)
-			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-			defer cancel()
-			readClientID(t, ctx, dial(t, ctx, addr))
-			refused := dial(t, ctx, addr)
-			var err error
-			for err == nil {
-				_, _, err = refused.Read(ctx)
-			}
-			if got := websocket.CloseStatus(err); got != 1013 {
-				t.Fatalf("second client of --clients 1: %v, want close status 1013 (try again later)", err)
-			}
+			testkit.Dial(t, wsURL(addr))
+			testkit.DialNoID(t, wsURL(addr)).ExpectClose(websocket.StatusTryAgainLater)
 
 			// Stopping the process flushes all it logged.
 			p.signal(syscall.SIGTERM)
@@ -622,13 +567,8 @@ func TestDaemonDetachesAndStopsOnSIGTERM(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM to the daemon: %v", err)
 	}
-	poll(t, "the daemon's port closes after SIGTERM", nil, func() error { return portClosed(addr) })
-	poll(t, "the daemon exits after SIGTERM", nil, func() error {
-		if running(pid) {
-			return fmt.Errorf("pid %d still running", pid)
-		}
-		return nil
-	})
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error { return portClosed(addr) })
+	testkit.CheckFor(t, waitTimeout, pollEvery, processGone(pid))
 }
 
 // TestDaemonLeavesTheCallersDirectoryAndFiles: the daemon runs in /, and a
@@ -673,10 +613,10 @@ func TestDaemonLeavesTheCallersDirectoryAndFiles(t *testing.T) {
 // TestDaemonKeepsAnIgnoredSIGHUPIgnored: under nohup, the daemon ignores
 // SIGHUP as its caller asked, so a hangup does not stop it.
 func TestDaemonKeepsAnIgnoredSIGHUPIgnored(t *testing.T) {
-	nohup, err := exec.LookPath("nohup")
-	if err != nil || runtime.GOOS != "linux" {
-		t.Skip("needs nohup and /proc")
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
 	}
+	nohup := testkit.RequireTool(t, "apt-get install coreutils", "nohup")
 	t.Parallel()
 	port := freePort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -829,12 +769,7 @@ func TestDaemonLogsToAFileGivenAsStderr(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM to the daemon: %v", err)
 	}
-	poll(t, "the daemon exits after SIGTERM", nil, func() error {
-		if running(pid) {
-			return fmt.Errorf("pid %d still running", pid)
-		}
-		return nil
-	})
+	testkit.CheckFor(t, waitTimeout, pollEvery, processGone(pid))
 	if findLog(logs(), "shutting down") == "" {
 		t.Errorf("the log file lacks the \"shutting down\" line:\n%s", logs())
 	}

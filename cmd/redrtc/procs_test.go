@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 func TestEventLoopsGetOneSpareSchedulerP(t *testing.T) {
@@ -35,7 +37,7 @@ func TestEventLoopsGetOneSpareSchedulerP(t *testing.T) {
 				env = append(env[:len(env):len(env)], "GOMAXPROCS="+tc.gomaxprocs)
 			}
 			p := startBinaryEnv(t, env, "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t)))
-			poll(t, "listening is logged", p.exited, logged(p, "listening"))
+			testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, logged(p, "listening")))
 			var listening struct{ Loops, Procs int }
 			if err := json.Unmarshal([]byte(findLog(p.stderr.String(), "listening")), &listening); err != nil {
 				t.Fatalf("listening line: %v", err)

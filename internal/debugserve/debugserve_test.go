@@ -1,6 +1,7 @@
 package debugserve
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"runtime/pprof"
 	"testing"
 	"time"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 // cpuProfilerBusy reports whether a CPU profile is being taken in this
@@ -20,23 +23,22 @@ func cpuProfilerBusy() bool {
 	return false
 }
 
-// waitFor polls cond every 10 ms for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 10 s, still not: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+// pollEvery is how often a test looks at the profiler's state.
+const pollEvery = 10 * time.Millisecond
+
+// cpuProfilerFree returns nil once no CPU profile is being taken.
+func cpuProfilerFree() error {
+	if cpuProfilerBusy() {
+		return errors.New("a CPU profile is running")
 	}
+	return nil
 }
 
 // TestCloseEndsAProfileInFlight: a server shutting down must not wait out
 // a CPU profile someone asked for with a long ?seconds=, and must leave the
 // profiler free.
 func TestCloseEndsAProfileInFlight(t *testing.T) {
-	waitFor(t, "no CPU profile running before the test", func() bool { return !cpuProfilerBusy() })
+	testkit.CheckFor(t, testkit.Timeout, pollEvery, cpuProfilerFree)
 	s, err := Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +63,12 @@ func TestCloseEndsAProfileInFlight(t *testing.T) {
 		}
 		done <- nil
 	}()
-	waitFor(t, "the 60 s CPU profile is running", cpuProfilerBusy)
+	testkit.CheckFor(t, testkit.Timeout, pollEvery, func() error {
+		if !cpuProfilerBusy() {
+			return errors.New("the 60 s CPU profile asked for has not started")
+		}
+		return nil
+	})
 	if err := s.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
@@ -70,7 +77,7 @@ func TestCloseEndsAProfileInFlight(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the profile in flight was still being served 10 s after Close")
 	}
-	waitFor(t, "the CPU profiler is free after Close", func() bool { return !cpuProfilerBusy() })
+	testkit.CheckFor(t, testkit.Timeout, pollEvery, cpuProfilerFree)
 	if _, err := http.Get(base); err == nil {
 		t.Error("the listener still answers after Close")
 	}

@@ -1,0 +1,2 @@
+// Package testkit holds helpers shared by RedRTC's tests.
+package testkit

@@ -88,4 +88,3 @@ func (d *detached) feed(c *conn, chunks ...[]byte) (buffered []byte) {
 func maskedText(payload string) []byte {
 	return frame(ws.OpText, true, []byte(payload))
 }
-

@@ -3,6 +3,7 @@ package loop
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"unsafe"
 
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/internal/testkit"
 )
 
 // TestConnFitsItsSizeClass: a conn is allocated once per connection, and at
@@ -146,8 +149,11 @@ func TestEveryWayAConnectionEnds(t *testing.T) {
 			tc.end(t, srv, r)
 			_ = r.nc.Close()
 			want := regexp.MustCompile("^" + tc.path + "$")
-			eventually(t, "the connection to be closed", func() bool {
-				return strings.HasSuffix(tr.path(r), "closed")
+			testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+				if got := tr.path(r); !strings.HasSuffix(got, "closed") {
+					return fmt.Errorf("states %q, not yet closed", got)
+				}
+				return nil
 			})
 			if got := tr.path(r); !want.MatchString(got) {
 				t.Fatalf("states %q, want %q", got, tc.path)
@@ -163,15 +169,15 @@ func stalledUntilDropped(t *testing.T, srv *Server, r *rawConn) {
 	t.Helper()
 	id := r.upgrade()
 	flooder := dial(t, srv)
-	flooder.join("flood")
+	flooder.Join("flood")
 	r.write(maskedText(`{"event":"join-room","data":{"roomId":"flood"}}`))
-	flooder.expect("participants")
+	flooder.Expect("participants")
 	dropped := make(chan struct{})
 	go func() {
 		defer close(dropped)
 		for {
-			ev, err := flooder.read()
-			if err != nil || ev.Event == "participants" && len(ev.list(t, "participants")) == 1 {
+			ev, err := flooder.Read()
+			if err != nil || ev.Event == "participants" && len(ev.List(t, "participants")) == 1 {
 				return
 			}
 		}
@@ -183,7 +189,7 @@ func stalledUntilDropped(t *testing.T, srv *Server, r *rawConn) {
 			return
 		default:
 		}
-		flooder.send("offer", map[string]any{"targetClientId": id, "offer": offer})
+		flooder.Send("offer", map[string]any{"targetClientId": id, "offer": offer})
 	}
 	select {
 	case <-dropped:
@@ -195,7 +201,7 @@ func stalledUntilDropped(t *testing.T, srv *Server, r *rawConn) {
 // expectError reads the next frame, an error event with this code.
 func (r *rawConn) expectError(code string) {
 	r.t.Helper()
-	if got := r.expectText("error").str(r.t, "code"); got != code {
+	if got := r.expectText("error").Str(r.t, "code"); got != code {
 		r.t.Fatalf("error code %q, want %q", got, code)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrtc/redrtc/bench/internal/smoke"
+	"github.com/redrtc/redrtc/internal/conformance"
 	"github.com/redrtc/redrtc/internal/debugserve"
 )
 
@@ -89,7 +89,7 @@ func testSmoke(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	defer p.stop()
-	if err := smoke.Run(ctx, p.url); err != nil {
+	if err := conformance.Run(ctx, p.url); err != nil {
 		t.Fatalf("%s: %v\nserver log:\n%s", name, err, p.logTail())
 	}
 }

@@ -38,7 +38,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redrtc/redrtc/bench/internal/smoke"
+	"github.com/redrtc/redrtc/internal/conformance"
 )
 
 func main() {
@@ -530,7 +530,7 @@ func smokeTest(ctx context.Context, k *serverKind, tmp string) error {
 	defer p.stop()
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return smoke.Run(sctx, p.url)
+	return conformance.Run(sctx, p.url)
 }
 
 func numCPU() int { return runtime.NumCPU() }

@@ -40,16 +40,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	root, err := moduleRoot()
+	root, err := repoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	redrtcBin, baselineBin, floorBin = filepath.Join(dir, "redrtc"), filepath.Join(dir, "baseline"), filepath.Join(dir, "floor")
-	redrtcErr = buildServer(ctx, root, "./cmd/redrtc", redrtcBin)
-	baselineErr = buildServer(ctx, root, "./bench/baseline", baselineBin)
-	floorErr = buildServer(ctx, root, "./bench/floor", floorBin)
+	redrtcErr = buildServer(ctx, root, "cmd/redrtc", redrtcBin)
+	baselineErr = buildServer(ctx, root, "bench/servers/baseline", baselineBin)
+	floorErr = buildServer(ctx, root, "bench/servers/floor", floorBin)
 	cancel()
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -443,7 +443,7 @@ func TestTheRedRTCItBuildsNamesItsCommit(t *testing.T) {
 	if redrtcErr != nil {
 		t.Fatalf("building RedRTC: %v", redrtcErr)
 	}
-	root, err := moduleRoot()
+	root, err := repoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 // Command bench is RedRTC's load generator (make bench): it builds RedRTC and
-// the goroutine-per-connection baseline (bench/baseline), checks both with
+// the goroutine-per-connection baseline (bench/servers/baseline), checks both with
 // the same protocol smoke test, and measures each on fresh processes in the
 // same invocation:
 //
@@ -96,7 +96,7 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.cfg.StepTimeout, "step-timeout", 30*time.Second, "deadline of each connect/join/leave/close step, plus 1 ms per client")
 	fs.StringVar(&f.servers, "servers", "redrtc,baseline", "servers to measure: redrtc, baseline, floor (a minimal gnet relay, to measure against)")
 	fs.StringVar(&f.redrtcBin, "redrtc", "", "RedRTC binary to use instead of building ./cmd/redrtc")
-	fs.StringVar(&f.baselineBin, "baseline", "", "baseline binary to use instead of building ./bench/baseline")
+	fs.StringVar(&f.baselineBin, "baseline", "", "baseline binary to use instead of building bench/servers/baseline")
 	fs.StringVar(&f.url, "url", "", "measure a running compatible server at this ws:// URL instead (only it)")
 	fs.IntVar(&f.pid, "pid", 0, "with -url: the server's process id, to read its CPU and memory from /proc")
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "with -url: allow a server that is not on a loopback address")
@@ -275,7 +275,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			lim.NoFileSoft, lim.NoFileHard, commas(lim.Ceiling), commas(lim.WorkerMax), lim.SrcIPs[0], lim.SrcIPs[len(lim.SrcIPs)-1])
 	}
 
-	root, rootErr := moduleRoot()
+	root, rootErr := repoRoot()
 	outDir := f.outDir
 	if outDir == "" {
 		if rootErr != nil {
@@ -422,7 +422,7 @@ func errSuffix(e string) string {
 	return " — ERROR: " + e
 }
 
-// floorName is the display name of bench/floor, the minimal gnet relay that
+// floorName is the display name of bench/servers/floor, the minimal gnet relay that
 // RedRTC can be measured against.
 const floorName = "floor"
 
@@ -432,10 +432,10 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 		display, binary, pkg string
 		smoke                string // "skipped" for a server the smoke test is not run on
 	}{
-		"redrtc":   {"RedRTC", f.redrtcBin, "./cmd/redrtc", ""},
-		"baseline": {"baseline", f.baselineBin, "./bench/baseline", ""},
+		"redrtc":   {"RedRTC", f.redrtcBin, "cmd/redrtc", ""},
+		"baseline": {"baseline", f.baselineBin, "bench/servers/baseline", ""},
 		// The floor answers no bad input, by design.
-		"floor": {floorName, "", "./bench/floor", "skipped"},
+		"floor": {floorName, "", "bench/servers/floor", "skipped"},
 	}
 	var kinds []*serverKind
 	for _, name := range strings.Split(f.servers, ",") {
@@ -453,7 +453,7 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 				return nil, rootErr
 			}
 			k.Binary = filepath.Join(tmp, name)
-			logf("building %s", s.pkg)
+			logf("building ./%s", s.pkg)
 			if err := buildServer(ctx, root, s.pkg, k.Binary); err != nil {
 				return nil, err
 			}

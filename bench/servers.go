@@ -1,6 +1,6 @@
 package main
 
-// The servers under test: built from this module, started fresh for every
+// The servers under test: built from this repository, started fresh for every
 // measurement on 127.0.0.1 with a free port, measured through /proc, and
 // stopped.
 
@@ -51,35 +51,58 @@ type serverProc struct {
 	exited    chan struct{}
 }
 
-// moduleRoot finds the directory of this module's go.mod.
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
+// serverModule is the module of the server under test; the bench is a
+// module nested inside its repository.
+const serverModule = "github.com/redrtc/redrtc"
+
+// repoRoot finds the repository the bench measures: the nearest directory,
+// from the working directory up, whose go.mod declares serverModule, so
+// that the bench works whether it is run from the repository's root (make
+// bench) or from bench/ (go run .).
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
 	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
+		return "", fmt.Errorf("working directory: %w", err)
 	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside the module (run from the repository)")
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modulePath(b) == serverModule {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod of %s above the working directory (run from the repository)", serverModule)
+		}
+		dir = parent
 	}
-	return filepath.Dir(mod), nil
 }
 
-// buildServer builds a package of this module into dir, with the Makefile's
-// release flags so that both servers are built alike, and RedRTC's version
-// stamped as the Makefile stamps it, so that the results name the commit
-// they measured.
-func buildServer(ctx context.Context, root, pkg, out string) error {
+// modulePath is the path a go.mod's module directive declares.
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
+}
+
+// buildServer builds the main package in the directory src of the
+// repository at root (cmd/redrtc, bench/servers/baseline...), within
+// whichever module holds it, with the Makefile's release flags so that all
+// servers are built alike, and RedRTC's version stamped as the Makefile
+// stamps it, so that the results name the commit they measured.
+func buildServer(ctx context.Context, root, src, out string) error {
 	ldflags := "-s -w"
 	if v := gitDescribe(ctx, root); v != "" {
 		ldflags += " -X main.version=" + v + " -X main.commit=" + v
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", out, pkg)
-	cmd.Dir = root
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", out, ".")
+	cmd.Dir = filepath.Join(root, src)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, stderr.String())
+		return fmt.Errorf("go build ./%s: %v\n%s", src, err, stderr.String())
 	}
 	return nil
 }

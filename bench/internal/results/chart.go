@@ -1,4 +1,4 @@
-package main
+package results
 
 // The PNG chart: server memory against connected clients, server CPU per
 // relayed message against clients, and the relay latency distribution at the
@@ -11,6 +11,8 @@ import (
 	"os"
 	"sort"
 
+	"github.com/redrtc/redrtc/bench/internal/numfmt"
+	"github.com/redrtc/redrtc/bench/internal/target"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -20,10 +22,10 @@ import (
 )
 
 var serverColors = map[string]color.Color{
-	"RedRTC":   color.RGBA{R: 0xc0, G: 0x20, B: 0x20, A: 0xff},
-	"baseline": color.RGBA{R: 0x20, G: 0x50, B: 0xb0, A: 0xff},
-	"external": color.RGBA{R: 0x20, G: 0x90, B: 0x40, A: 0xff},
-	floorName:  color.RGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff},
+	"RedRTC":         color.RGBA{R: 0xc0, G: 0x20, B: 0x20, A: 0xff},
+	"baseline":       color.RGBA{R: 0x20, G: 0x50, B: 0xb0, A: 0xff},
+	"external":       color.RGBA{R: 0x20, G: 0x90, B: 0x40, A: 0xff},
+	target.FloorName: color.RGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff},
 }
 
 func colorOf(name string) color.Color {
@@ -157,7 +159,7 @@ func latencyPlot(res *Results) (*plot.Plot, error) {
 		}
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Relay latency at %s msgs/s, %s clients", fmtNum(res.Config.Rate, 0), commas(top))
+	p.Title.Text = fmt.Sprintf("Relay latency at %s msgs/s, %s clients", fmtNum(res.Config.Rate, 0), numfmt.Commas(top))
 	if res.Config.Repeat > 1 {
 		p.Title.Text += fmt.Sprintf(" (the median run by p99 of %d)", res.Config.Repeat)
 	}
@@ -204,8 +206,8 @@ func latencyPlot(res *Results) (*plot.Plot, error) {
 	return p, nil
 }
 
-// writeChart draws the three panels side by side into a PNG.
-func writeChart(res *Results, path string) error {
+// WriteChart draws the three panels side by side into a PNG.
+func WriteChart(res *Results, path string) error {
 	mem, err := memoryPlot(res)
 	if err != nil {
 		return err

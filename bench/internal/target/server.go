@@ -1,8 +1,7 @@
-package main
-
-// The servers under test: built from this repository, started fresh for every
-// measurement on 127.0.0.1 with a free port, measured through /proc, and
-// stopped.
+// Package target is the servers under test: built from this repository,
+// started fresh for every measurement on 127.0.0.1 with a free port, asked
+// for their /healthz, and stopped.
+package target
 
 import (
 	"bytes"
@@ -20,10 +19,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redrtc/redrtc/bench/internal/limits"
 )
 
-// serverKind is one server implementation.
-type serverKind struct {
+// Server is one server implementation.
+type Server struct {
 	Name    string   `json:"name"`
 	Binary  string   `json:"binary,omitempty"`
 	Extra   []string `json:"extraArgs,omitempty"`
@@ -37,16 +38,16 @@ type serverKind struct {
 	PID      int    `json:"pid,omitempty"`
 }
 
-// serverProc is a running server.
-type serverProc struct {
-	kind *serverKind
-	cmd  *exec.Cmd
-	pid  int
-	host string // 127.0.0.1:port
-	// debugHost is where its Go profiler answers, when kind.Profiled.
-	debugHost string
-	path      string
-	url       string
+// Process is a running server.
+type Process struct {
+	Server *Server
+	cmd    *exec.Cmd
+	PID    int
+	Host   string // 127.0.0.1:port
+	// DebugHost is where its Go profiler answers, when kind.Profiled.
+	DebugHost string
+	Path      string
+	URL       string
 	logPath   string
 	exited    chan struct{}
 }
@@ -55,11 +56,11 @@ type serverProc struct {
 // module nested inside its repository.
 const serverModule = "github.com/redrtc/redrtc"
 
-// repoRoot finds the repository the bench measures: the nearest directory,
+// RepoRoot finds the repository the bench measures: the nearest directory,
 // from the working directory up, whose go.mod declares serverModule, so
 // that the bench works whether it is run from the repository's root (make
 // bench) or from bench/ (go run .).
-func repoRoot() (string, error) {
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("working directory: %w", err)
@@ -86,14 +87,14 @@ func modulePath(gomod []byte) string {
 	return ""
 }
 
-// buildServer builds the main package in the directory src of the
+// Build builds the main package in the directory src of the
 // repository at root (cmd/redrtc, bench/servers/baseline...), within
 // whichever module holds it, with the Makefile's release flags so that all
 // servers are built alike, and RedRTC's version stamped as the Makefile
 // stamps it, so that the results name the commit they measured.
-func buildServer(ctx context.Context, root, src, out string) error {
+func Build(ctx context.Context, root, src, out string) error {
 	ldflags := "-s -w"
-	if v := gitDescribe(ctx, root); v != "" {
+	if v := GitDescribe(ctx, root); v != "" {
 		ldflags += " -X main.version=" + v + " -X main.commit=" + v
 	}
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", out, ".")
@@ -107,9 +108,9 @@ func buildServer(ctx context.Context, root, src, out string) error {
 	return nil
 }
 
-// gitDescribe names the checked-out commit as the Makefile does (with
+// GitDescribe names the checked-out commit as the Makefile does (with
 // -dirty for uncommitted changes), or "" outside a git checkout.
-func gitDescribe(ctx context.Context, root string) string {
+func GitDescribe(ctx context.Context, root string) string {
 	cmd := exec.CommandContext(ctx, "git", "describe", "--tags", "--always", "--dirty")
 	cmd.Dir = root
 	out, err := cmd.Output()
@@ -119,15 +120,16 @@ func gitDescribe(ctx context.Context, root string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// helpMentions reports whether bin --help mentions flag.
-func helpMentions(bin, flag string) bool {
+// HelpMentions reports whether bin --help mentions flag.
+func HelpMentions(bin, flag string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	out, _ := exec.CommandContext(ctx, bin, "--help").CombinedOutput()
 	return bytes.Contains(out, []byte(flag))
 }
 
-func versionOf(bin string) string {
+// VersionOf is what bin --version prints, or "" when it does not answer.
+func VersionOf(bin string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "--version").Output()
@@ -147,15 +149,15 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startServer starts k for clients and rooms, with env added to the
+// Start starts k for clients and rooms, with env added to the
 // bench's environment, and waits until /healthz answers.
-func startServer(ctx context.Context, k *serverKind, clients, rooms int, logDir string, env ...string) (*serverProc, error) {
+func Start(ctx context.Context, k *Server, clients, rooms int, logDir string, env ...string) (*Process, error) {
 	if k.External {
 		u, err := url.Parse(k.URL)
 		if err != nil {
 			return nil, err
 		}
-		return &serverProc{kind: k, pid: k.PID, host: u.Host, path: u.RequestURI(), url: k.URL}, nil
+		return &Process{Server: k, PID: k.PID, Host: u.Host, Path: u.RequestURI(), URL: k.URL}, nil
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -164,8 +166,8 @@ func startServer(ctx context.Context, k *serverKind, clients, rooms int, logDir 
 			return nil, err
 		}
 		args := []string{"-i", "127.0.0.1", "-p", strconv.Itoa(port),
-			"-c", strconv.Itoa(min(protocolMaxClients, max(1, clients))),
-			"-r", strconv.Itoa(min(protocolMaxRooms, max(1, rooms)))}
+			"-c", strconv.Itoa(min(limits.ProtocolMaxClients, max(1, clients))),
+			"-r", strconv.Itoa(min(limits.ProtocolMaxRooms, max(1, rooms)))}
 		var debugHost string
 		if k.Profiled {
 			dport, err := freePort()
@@ -190,20 +192,20 @@ func startServer(ctx context.Context, k *serverKind, clients, rooms int, logDir 
 			logf.Close()
 			return nil, fmt.Errorf("start %s: %w", k.Name, err)
 		}
-		p := &serverProc{
-			kind: k, cmd: cmd, pid: cmd.Process.Pid,
-			host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), path: "/",
-			logPath: logf.Name(), exited: make(chan struct{}), debugHost: debugHost,
+		p := &Process{
+			Server: k, cmd: cmd, PID: cmd.Process.Pid,
+			Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Path: "/",
+			logPath: logf.Name(), exited: make(chan struct{}), DebugHost: debugHost,
 		}
-		p.url = "ws://" + p.host + "/"
+		p.URL = "ws://" + p.Host + "/"
 		go func() {
 			_ = cmd.Wait()
 			logf.Close()
 			close(p.exited)
 		}()
 		if err := p.waitHealthy(ctx, 10*time.Second); err != nil {
-			p.stop()
-			lastErr = fmt.Errorf("%s did not come up: %v\n%s", k.Name, err, p.logTail())
+			p.Stop()
+			lastErr = fmt.Errorf("%s did not come up: %v\n%s", k.Name, err, p.LogTail())
 			continue
 		}
 		return p, nil
@@ -212,10 +214,10 @@ func startServer(ctx context.Context, k *serverKind, clients, rooms int, logDir 
 }
 
 // waitHealthy polls /healthz.
-func (p *serverProc) waitHealthy(ctx context.Context, within time.Duration) error {
+func (p *Process) waitHealthy(ctx context.Context, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
-		if _, err := p.health(); err == nil {
+		if _, err := p.Health(); err == nil {
 			return nil
 		} else if time.Now().After(deadline) {
 			return err
@@ -235,20 +237,20 @@ func (p *serverProc) waitHealthy(ctx context.Context, within time.Duration) erro
 	}
 }
 
-// healthReport is what a server's /healthz says. HeapBytes is nil for a
+// HealthReport is what a server's /healthz says. HeapBytes is nil for a
 // server that does not report its Go heap.
-type healthReport struct {
+type HealthReport struct {
 	Status    string  `json:"status"`
 	Clients   int     `json:"clients"`
 	Rooms     int     `json:"rooms"`
 	HeapBytes *uint64 `json:"heapBytes"`
 }
 
-// health asks the server's /healthz.
-func (p *serverProc) health() (healthReport, error) {
-	var h healthReport
+// Health asks the server's /healthz.
+func (p *Process) Health() (HealthReport, error) {
+	var h HealthReport
 	c := &http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + p.host + "/healthz")
+	resp, err := c.Get("http://" + p.Host + "/healthz")
 	if err != nil {
 		return h, err
 	}
@@ -260,8 +262,8 @@ func (p *serverProc) health() (healthReport, error) {
 	return h, nil
 }
 
-// alive reports whether the server process is still running.
-func (p *serverProc) alive() bool {
+// Alive reports whether the server process is still running.
+func (p *Process) Alive() bool {
 	if p.exited == nil {
 		return true
 	}
@@ -273,8 +275,8 @@ func (p *serverProc) alive() bool {
 	}
 }
 
-// stop ends the server: SIGTERM, then SIGKILL after 5 seconds.
-func (p *serverProc) stop() {
+// Stop ends the server: SIGTERM, then SIGKILL after 5 seconds.
+func (p *Process) Stop() {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return
 	}
@@ -292,7 +294,8 @@ func (p *serverProc) stop() {
 	}
 }
 
-func (p *serverProc) logTail() string {
+// LogTail is the end of the server's log, for error messages.
+func (p *Process) LogTail() string {
 	if p.logPath == "" {
 		return ""
 	}
@@ -303,69 +306,15 @@ func (p *serverProc) logTail() string {
 	return string(b)
 }
 
-// ---- /proc ----
-
-// clockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat; it is
-// 100 on every Linux architecture Go supports.
-const clockTick = 10 * time.Millisecond
-
-// procCPU returns utime+stime of pid from /proc/PID/stat.
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
+// HeapKB is the reported Go heap in KiB, or nil when the server reports none.
+func (h HealthReport) HeapKB() *int64 {
+	if h.HeapBytes == nil {
+		return nil
 	}
-	// The command name may contain spaces; fields resume after its ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	return time.Duration(ut+st) * clockTick, nil
+	kb := int64(*h.HeapBytes / 1024)
+	return &kb
 }
 
-// machineBusy returns the CPU time all CPUs spent not idle, from /proc/stat:
-// user, nice, system, irq, softirq and steal.
-func machineBusy() (time.Duration, error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0, fmt.Errorf("/proc/stat: unexpected format")
-	}
-	var busy int64
-	for _, i := range []int{1, 2, 3, 6, 7, 8} {
-		v, err := strconv.ParseInt(f[i], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/stat: unexpected format")
-		}
-		busy += v
-	}
-	return time.Duration(busy) * clockTick, nil
-}
-
-// procRSS returns VmRSS of pid in KiB from /proc/PID/status.
-func procRSS(pid int) (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
-}
+// FloorName is the display name of bench/servers/floor, the minimal gnet relay that
+// RedRTC can be measured against.
+const FloorName = "floor"

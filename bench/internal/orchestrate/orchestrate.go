@@ -37,6 +37,7 @@ type flags struct {
 	servers      string
 	redrtcBin    string
 	baselineBin  string
+	compareBin   string
 	url          string
 	pid          int
 	allowRemote  bool
@@ -77,6 +78,7 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.servers, "servers", "redrtc,baseline", "servers to measure: redrtc, baseline, floor (a minimal gnet relay, to measure against)")
 	fs.StringVar(&f.redrtcBin, "redrtc", "", "RedRTC binary to use instead of building ./cmd/redrtc")
 	fs.StringVar(&f.baselineBin, "baseline", "", "baseline binary to use instead of building bench/servers/baseline")
+	fs.StringVar(&f.compareBin, "compare", "", "a second RedRTC binary (another commit's make release) measured as its own server, "+target.CompareName+", right after RedRTC, taking turns with it under -repeat, with a "+target.CompareName+"/RedRTC column")
 	fs.StringVar(&f.url, "url", "", "measure a running compatible server at this ws:// URL instead (only it)")
 	fs.IntVar(&f.pid, "pid", 0, "with -url: the server's process id, to read its CPU and memory from /proc")
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "with -url: allow a server that is not on a loopback address")
@@ -143,9 +145,52 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 		return nil, fmt.Errorf("-profile profiles the servers the bench starts; profile a -url server with its own profiler (RedRTC: --debug-addr, then go tool pprof)")
 	case f.cfg.Repeat < 1:
 		return nil, fmt.Errorf("-repeat must be at least 1, got %d", f.cfg.Repeat)
+	case f.compareBin != "" && f.url != "":
+		return nil, fmt.Errorf("-compare measures a second RedRTC binary that the bench starts; it does not go with -url")
+	}
+	// The servers are started from the bench's own directory, whatever that
+	// is, so a binary given by a relative path is pinned to the working
+	// directory now.
+	for _, bin := range []*string{&f.redrtcBin, &f.baselineBin, &f.compareBin} {
+		if *bin == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*bin)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", *bin, err)
+		}
+		*bin = abs
 	}
 	return f, nil
 }
+
+// serverNames is -servers as a list, with the -compare binary right after
+// RedRTC, so that the two builds run back to back in each round.
+func serverNames(f *flags) ([]string, error) {
+	var names []string
+	for _, name := range strings.Split(f.servers, ",") {
+		if name = strings.ToLower(strings.TrimSpace(name)); name != "" {
+			names = append(names, name)
+		}
+	}
+	if f.compareBin == "" {
+		if slices.Contains(names, compareKey) {
+			return nil, fmt.Errorf("-servers: %s is the binary -compare names; give -compare PATH", compareKey)
+		}
+		return names, nil
+	}
+	if slices.Contains(names, compareKey) {
+		return names, nil
+	}
+	i := slices.Index(names, "redrtc")
+	if i < 0 {
+		return nil, fmt.Errorf("-compare measures a second RedRTC against the first: -servers must include redrtc")
+	}
+	return slices.Insert(names, i+1, compareKey), nil
+}
+
+// compareKey is the -servers name of the -compare binary.
+const compareKey = "redrtc-b"
 
 // resolveLevels turns -levels into sorted client counts, capped at ceiling.
 func resolveLevels(spec string, n int) ([]int, error) {
@@ -407,16 +452,18 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 		"baseline": {"baseline", f.baselineBin, "bench/servers/baseline", ""},
 		// The floor answers no bad input, by design.
 		"floor": {target.FloorName, "", "bench/servers/floor", "skipped"},
+		// Always a given binary, so never built.
+		compareKey: {target.CompareName, f.compareBin, "", ""},
+	}
+	names, err := serverNames(f)
+	if err != nil {
+		return nil, err
 	}
 	var kinds []*target.Server
-	for _, name := range strings.Split(f.servers, ",") {
-		name = strings.ToLower(strings.TrimSpace(name))
-		if name == "" {
-			continue
-		}
+	for _, name := range names {
 		s, ok := known[name]
 		if !ok {
-			return nil, fmt.Errorf("-servers: unknown server %q (redrtc, baseline, floor)", name)
+			return nil, fmt.Errorf("-servers: unknown server %q (redrtc, baseline, floor; %s with -compare)", name, compareKey)
 		}
 		k := target.Server{Name: s.display, Binary: s.binary, Smoke: s.smoke}
 		if k.Binary == "" {
@@ -429,7 +476,7 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 				return nil, err
 			}
 		}
-		if name == "redrtc" {
+		if name == "redrtc" || name == compareKey {
 			k.Extra = redrtcExtraArgs(k.Binary)
 		}
 		if f.profile {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -434,5 +435,106 @@ func TestRepeatSetsTheDeadline(t *testing.T) {
 		} else if f.deadline != tc.want {
 			t.Errorf("%v: deadline %v, want %v", tc.args, f.deadline, tc.want)
 		}
+	}
+}
+
+// TestCompareMeasuresASecondBuildAsItsOwnServer: -compare adds a second
+// RedRTC binary as a server of its own, right after RedRTC, taking turns with
+// it under -repeat, and the table gives it a ratio to RedRTC. Both sides are
+// the same build here; a relative -compare path names a file from the working
+// directory.
+func TestCompareMeasuresASecondBuildAsItsOwnServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and worker processes")
+	}
+	if redrtcErr != nil {
+		t.Fatalf("building RedRTC: %v", redrtcErr)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, redrtcBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{
+		"-redrtc", redrtcBin, "-compare", rel, "-servers", "redrtc",
+		"-scenarios", "relay", "-levels", "12", "-repeat", "2",
+		"-rate", "1000", "-duration", "300ms", "-warmup", "100ms", "-drain", "3s",
+		"-src-ips", "4", "-loops", "2", "-out", out, "-q",
+	}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{
+		"| RedRTC | RedRTC-B | RedRTC-B/RedRTC |",
+		"- RedRTC-B: " + target.VersionOf(redrtcBin),
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(out, "*.json"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("results JSON: %v %v", files, err)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res results.Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Servers) != 2 || res.Servers[1].Name != target.CompareName || res.Servers[1].Binary != redrtcBin {
+		t.Fatalf("servers %+v, want RedRTC and %s at %s", res.Servers, target.CompareName, redrtcBin)
+	}
+	// Each round runs a fixed rate and as fast as possible on each server;
+	// the second round starts with RedRTC-B.
+	var order []string
+	for _, r := range res.Relay {
+		if !r.ExactlyOnce || r.Err != "" {
+			t.Errorf("relay %s %s round %d: %+v", r.Server, r.Mode, r.Round, r)
+		}
+		order = append(order, fmt.Sprintf("%d %s %s", r.Round, r.Server, r.Mode))
+	}
+	want := []string{
+		"0 RedRTC rate", "0 RedRTC max", "0 RedRTC-B rate", "0 RedRTC-B max",
+		"1 RedRTC-B rate", "1 RedRTC-B max", "1 RedRTC rate", "1 RedRTC max",
+	}
+	if !slices.Equal(order, want) {
+		t.Errorf("relay runs %q, want %q", order, want)
+	}
+}
+
+// TestCompareNeedsRedRTCToCompareWith: -compare measures against RedRTC and
+// starts the binary itself, so it is refused where either cannot be.
+func TestCompareNeedsRedRTCToCompareWith(t *testing.T) {
+	if _, err := parseArgs([]string{"-compare", "x", "-url", "ws://127.0.0.1:8080/"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-compare") {
+		t.Errorf("-compare with -url: %v, want it refused", err)
+	}
+	f, err := parseArgs([]string{"-compare", "x", "-servers", "baseline"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := serverNames(f); err == nil || !strings.Contains(err.Error(), "must include redrtc") {
+		t.Errorf("-compare without redrtc: %v, want it refused", err)
+	}
+	f, err = parseArgs([]string{"-servers", "redrtc,redrtc-b"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := serverNames(f); err == nil || !strings.Contains(err.Error(), "-compare PATH") {
+		t.Errorf("redrtc-b without -compare: %v, want it refused", err)
+	}
+	f, err = parseArgs([]string{"-compare", "x", "-servers", "baseline,redrtc,floor"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names, err := serverNames(f); err != nil || !slices.Equal(names, []string{"baseline", "redrtc", "redrtc-b", "floor"}) {
+		t.Errorf("servers %v %v, want redrtc-b right after redrtc", names, err)
 	}
 }

@@ -22,10 +22,11 @@ import (
 )
 
 var serverColors = map[string]color.Color{
-	"RedRTC":         color.RGBA{R: 0xc0, G: 0x20, B: 0x20, A: 0xff},
-	"baseline":       color.RGBA{R: 0x20, G: 0x50, B: 0xb0, A: 0xff},
-	"external":       color.RGBA{R: 0x20, G: 0x90, B: 0x40, A: 0xff},
-	target.FloorName: color.RGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff},
+	"RedRTC":           color.RGBA{R: 0xc0, G: 0x20, B: 0x20, A: 0xff},
+	"baseline":         color.RGBA{R: 0x20, G: 0x50, B: 0xb0, A: 0xff},
+	"external":         color.RGBA{R: 0x20, G: 0x90, B: 0x40, A: 0xff},
+	target.CompareName: color.RGBA{R: 0xe0, G: 0x80, B: 0x10, A: 0xff},
+	target.FloorName:   color.RGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff},
 }
 
 func colorOf(name string) color.Color {

@@ -315,6 +315,10 @@ func (h HealthReport) HeapKB() *int64 {
 	return &kb
 }
 
+// CompareName is the display name of the second RedRTC binary that
+// -compare measures against the first, for an A/B of two builds.
+const CompareName = "RedRTC-B"
+
 // FloorName is the display name of bench/servers/floor, the minimal gnet relay that
 // RedRTC can be measured against.
 const FloorName = "floor"

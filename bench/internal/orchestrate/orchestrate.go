@@ -297,7 +297,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	if len(lim.SrcIPs) == 0 {
 		res.Notes = append(res.Notes, "no 127.0.0.x source address could be bound; clients use the kernel's default source address.")
 	}
-	res.Config = f.cfg
+	res.Settings = f.cfg
 	if len(lim.SrcIPs) > 0 {
 		logf("limits: open files %d (hard %d), server ceiling %s, %s clients per worker process, source addresses %s-%s",
 			lim.NoFileSoft, lim.NoFileHard, numfmt.Commas(lim.Ceiling), numfmt.Commas(lim.WorkerMax), lim.SrcIPs[0], lim.SrcIPs[len(lim.SrcIPs)-1])

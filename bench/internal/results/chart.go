@@ -81,7 +81,7 @@ func serverNames(res *Results) []string {
 func memoryPlot(res *Results) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Server memory vs connected clients"
-	p.X.Label.Text = "connected clients (in rooms of " + fmt.Sprint(res.Config.RoomSize) + ")"
+	p.X.Label.Text = "connected clients (in rooms of " + fmt.Sprint(res.Settings.RoomSize) + ")"
 	p.Y.Label.Text = "VmRSS (MiB)"
 	p.X.Tick.Marker = countTicks{}
 	p.Legend.Top, p.Legend.Left = true, true
@@ -110,8 +110,8 @@ func memoryPlot(res *Results) (*plot.Plot, error) {
 func cpuPlot(res *Results) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Server CPU per relayed message"
-	if res.Config.Repeat > 1 {
-		p.Title.Text += fmt.Sprintf(" (median of %d runs)", res.Config.Repeat)
+	if res.Settings.Repeat > 1 {
+		p.Title.Text += fmt.Sprintf(" (median of %d runs)", res.Settings.Repeat)
 	}
 	p.X.Label.Text = "clients"
 	p.Y.Label.Text = "CPU µs per message"
@@ -135,7 +135,7 @@ func cpuPlot(res *Results) (*plot.Plot, error) {
 				top = max(top, m)
 			}
 			sort.Slice(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
-			label := name + " @ " + fmtNum(res.Config.Rate, 0) + " msgs/s"
+			label := name + " @ " + fmtNum(res.Settings.Rate, 0) + " msgs/s"
 			if mode == "max" {
 				label = name + ", as fast as possible"
 			}
@@ -160,9 +160,9 @@ func latencyPlot(res *Results) (*plot.Plot, error) {
 		}
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Relay latency at %s msgs/s, %s clients", fmtNum(res.Config.Rate, 0), numfmt.Commas(top))
-	if res.Config.Repeat > 1 {
-		p.Title.Text += fmt.Sprintf(" (the median run by p99 of %d)", res.Config.Repeat)
+	p.Title.Text = fmt.Sprintf("Relay latency at %s msgs/s, %s clients", fmtNum(res.Settings.Rate, 0), numfmt.Commas(top))
+	if res.Settings.Repeat > 1 {
+		p.Title.Text += fmt.Sprintf(" (the median run by p99 of %d)", res.Settings.Repeat)
 	}
 	p.X.Label.Text = "percentile"
 	p.Y.Label.Text = "latency (ms)"

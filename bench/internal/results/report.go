@@ -29,7 +29,7 @@ type Results struct {
 	Command    string           `json:"command"`
 	Machine    Machine          `json:"machine"`
 	Limits     limits.Limits    `json:"limits"`
-	Config     Settings         `json:"config"`
+	Settings   Settings         `json:"config"`
 	Servers    []*target.Server `json:"servers"`
 	Idle       []IdleResult     `json:"idle,omitempty"`
 	Relay      []RelayResult    `json:"relay,omitempty"`
@@ -269,7 +269,7 @@ func WriteMarkdown(w io.Writer, res *Results) {
 	fmt.Fprintf(w, "## RedRTC benchmark — %s\n\n", res.Timestamp)
 	fmt.Fprintf(w, "Machine: %s, %d cores, %d MiB, %s, %s. Open files: %d per process (hard). Ceiling: %s clients (%s).\n\n",
 		m.CPU, m.Cores, m.MemoryMB, m.Kernel, m.GoVersion, res.Limits.NoFileHard, numfmt.Commas(res.Limits.Ceiling), res.Limits.CeilingBy)
-	c := res.Config
+	c := res.Settings
 	fmt.Fprintf(w, "Rooms of %d; connect rate with %d handshakes in flight. Relay: %v measured after %v warm-up, fixed rate %s msgs/s, then as fast as possible with %s messages in flight; "+
 		"mix per sender: offer (%d B SDP), answer, 4 ICE candidates (~%d B), round robin over room-mates. Churn: %d concurrent pairs for %v. %s\n\n",
 		c.RoomSize, c.ConnectPending, c.Duration, c.Warmup, fmtNum(c.Rate, 0), numfmt.Commas(c.Window), c.SDPBytes, c.CandidateBytes, c.ChurnPairs, c.ChurnDuration, freshness(res))
@@ -503,7 +503,7 @@ func writeProblems(w io.Writer, res *Results) {
 		addMap(p+" error event", x.ServerErrors)
 	}
 	for _, x := range res.Relay {
-		p := fmt.Sprintf("relay %s %s %s%s", x.Mode, x.Server, numfmt.Commas(x.Clients), RoundSuffix(x.Round, res.Config.Repeat))
+		p := fmt.Sprintf("relay %s %s %s%s", x.Mode, x.Server, numfmt.Commas(x.Clients), RoundSuffix(x.Round, res.Settings.Repeat))
 		if x.Err != "" {
 			lines = append(lines, p+": ERROR "+x.Err)
 		}
@@ -518,7 +518,7 @@ func writeProblems(w io.Writer, res *Results) {
 		addMap(p+" error event", x.ServerErrors)
 	}
 	for _, x := range res.Churn {
-		p := fmt.Sprintf("churn %s%s", x.Server, RoundSuffix(x.Round, res.Config.Repeat))
+		p := fmt.Sprintf("churn %s%s", x.Server, RoundSuffix(x.Round, res.Settings.Repeat))
 		if x.Err != "" {
 			lines = append(lines, p+": ERROR "+x.Err)
 		}

@@ -14,7 +14,7 @@ func TestOutputs(t *testing.T) {
 	res := &Results{
 		Timestamp: "2026-01-01T00:00:00Z",
 		Machine:   MachineInfo(),
-		Config:    Settings{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2},
+		Settings:  Settings{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2},
 		Servers:   []*target.Server{{Name: "RedRTC", Smoke: "pass"}, {Name: "baseline", Smoke: "pass"}},
 		Idle: []IdleResult{
 			{Server: "RedRTC", Clients: 1000, Connected: 1000, Joined: 1000, ConnectRate: 9000, RSSEmptyKB: 5000, RSSJoinedKB: 7000, PerConnJoined: 2},
@@ -50,7 +50,7 @@ func TestEachOtherServerGetsARatioToRedRTC(t *testing.T) {
 	res := &Results{
 		Timestamp: "2026-01-01T00:00:00Z",
 		Machine:   MachineInfo(),
-		Config:    Settings{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2},
+		Settings:  Settings{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2},
 		Servers: []*target.Server{{Name: "RedRTC", Smoke: "pass"}, {Name: "baseline", Smoke: "pass"},
 			{Name: target.FloorName, Binary: "/tmp/floor", Smoke: "skipped"}},
 		Relay: []RelayResult{
@@ -76,7 +76,7 @@ func TestRepeatedRunsShowTheMedianAndTheRange(t *testing.T) {
 	res := &Results{
 		Timestamp: "2026-01-01T00:00:00Z",
 		Machine:   MachineInfo(),
-		Config:    Settings{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2, Repeat: 3},
+		Settings:  Settings{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2, Repeat: 3},
 		Servers:   []*target.Server{{Name: "RedRTC", Smoke: "pass"}, {Name: "baseline", Smoke: "pass"}},
 		Idle: []IdleResult{
 			{Server: "RedRTC", Clients: 1000, Connected: 1000, Joined: 1000, PerConnJoined: 2},

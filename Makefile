@@ -7,7 +7,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 RUNFLAGS ?=
 
-.PHONY: release debug run test fuzz bench bench-full lint install clean
+.PHONY: release debug run test fuzz bench bench-full bench-bin lint install clean
 
 release:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/redrtc
@@ -33,6 +33,7 @@ test:
 	@[ -n "$(RACE)" ] || echo "make test: no C compiler, so no race detector (apt-get install gcc)" >&2
 	@mkdir -p $(dir $(SKIPLOG)) && : > $(SKIPLOG)
 	$(GO) test $(RACE) -count=1 ./... || { cat $(SKIPLOG); exit 1; }
+	$(GO) -C bench test $(RACE) -count=1 ./... || { cat $(SKIPLOG); exit 1; }
 	$(if $(RACE),$(GO) test -count=1 -run 'DoesNotAllocate' ./... || { cat $(SKIPLOG); exit 1; })
 	@cat $(SKIPLOG)
 
@@ -46,18 +47,26 @@ fuzz:
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzFastUpgradeAgreesWithGobwas$$' -fuzztime $(FUZZTIME)
 
 # Load benchmarks: RedRTC against the goroutine-per-connection baseline in
-# bench/baseline, up to this machine's open-files ceiling (under 5 minutes),
-# or at 65,536 clients where the limits allow. See bench/README.md.
+# bench/servers/baseline, up to this machine's open-files ceiling (under 5
+# minutes), or at 65,536 clients where the limits allow. See bench/README.md.
+# The bench is a module of its own (bench/go.mod); it runs from here, so
+# that relative paths in BENCHFLAGS (-redrtc, -compare, -out) are relative
+# to the repository's root.
 BENCHFLAGS ?=
-bench:
-	$(GO) run ./bench $(BENCHFLAGS)
+BENCHBIN   := build/bin/bench
+bench-bin:
+	$(GO) -C bench build -o $(CURDIR)/$(BENCHBIN) .
 
-bench-full:
-	$(GO) run ./bench -full $(BENCHFLAGS)
+bench: bench-bin
+	./$(BENCHBIN) $(BENCHFLAGS)
+
+bench-full: bench-bin
+	./$(BENCHBIN) -full $(BENCHFLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) -C bench vet ./...
 
 install: release
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/redrtc

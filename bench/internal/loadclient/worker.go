@@ -1,6 +1,6 @@
-package main
+package loadclient
 
-// Worker mode (bench -worker): a process of loops holding up to one
+// Worker mode (bench -worker): a process of pollers holding up to one
 // process's worth of client sockets, driven by the coordinator over
 // stdin/stdout, one JSON object per line each way.
 
@@ -14,13 +14,15 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/redrtc/redrtc/bench/internal/ipc"
+	"github.com/redrtc/redrtc/bench/internal/limits"
 	"golang.org/x/sys/unix"
 )
 
-// worker is the loops of one process and what they share.
+// worker is the pollers of one process and what they share.
 type worker struct {
-	cfg   Command
-	loops []*loop
+	cfg   ipc.Command
+	loops []*poller
 	dst   unix.SockaddrInet4
 	src   []unix.SockaddrInet4
 	host  string
@@ -28,8 +30,15 @@ type worker struct {
 	tmpl  templates
 }
 
-func workerMain(stdin io.Reader, stdout io.Writer) int {
-	raiseNoFile()
+// WorkerFlag, as the first argument, makes the bench binary a worker
+// process: the coordinator re-executes itself with it.
+const WorkerFlag = "-worker"
+
+// WorkerMain serves one coordinator: ipc.Commands, one JSON object a line,
+// on stdin, and an ipc.Report for each on stdout. It returns the exit
+// status.
+func WorkerMain(stdin io.Reader, stdout io.Writer) int {
+	limits.RaiseNoFile()
 	// BENCH_WORKER_CPUPROFILE=prefix profiles each worker to prefix.PID.
 	if prefix := os.Getenv("BENCH_WORKER_CPUPROFILE"); prefix != "" {
 		if f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid())); err == nil {
@@ -41,13 +50,13 @@ func workerMain(stdin io.Reader, stdout io.Writer) int {
 	dec := json.NewDecoder(bufio.NewReaderSize(stdin, 64<<10))
 	out := bufio.NewWriter(stdout)
 	enc := json.NewEncoder(out)
-	reply := func(r Report) {
+	reply := func(r ipc.Report) {
 		_ = enc.Encode(r)
 		_ = out.Flush()
 	}
 	var w *worker
 	for {
-		var cmd Command
+		var cmd ipc.Command
 		if err := dec.Decode(&cmd); err != nil {
 			if w != nil {
 				w.stop()
@@ -57,12 +66,12 @@ func workerMain(stdin io.Reader, stdout io.Writer) int {
 		switch {
 		case cmd.Op == "setup":
 			if w != nil {
-				reply(Report{Op: cmd.Op, Err: "already set up"})
+				reply(ipc.Report{Op: cmd.Op, Err: "already set up"})
 				continue
 			}
 			var err error
 			w, err = newWorker(cmd)
-			rep := Report{Op: cmd.Op}
+			rep := ipc.Report{Op: cmd.Op}
 			if err != nil {
 				rep.Err = err.Error()
 			}
@@ -71,17 +80,17 @@ func workerMain(stdin io.Reader, stdout io.Writer) int {
 			if w != nil {
 				w.stop()
 			}
-			reply(Report{Op: cmd.Op})
+			reply(ipc.Report{Op: cmd.Op})
 			return 0
 		case w == nil:
-			reply(Report{Op: cmd.Op, Err: "not set up"})
+			reply(ipc.Report{Op: cmd.Op, Err: "not set up"})
 		default:
 			reply(w.do(cmd))
 		}
 	}
 }
 
-func newWorker(cfg Command) (*worker, error) {
+func newWorker(cfg ipc.Command) (*worker, error) {
 	w := &worker{cfg: cfg, host: cfg.Host, path: cfg.Path}
 	if w.path == "" {
 		w.path = "/"
@@ -106,8 +115,8 @@ func newWorker(cfg Command) (*worker, error) {
 	}
 	w.tmpl = newTemplates(cfg.SDPBytes, cfg.CandidateBytes)
 
-	// Whole rooms per loop, so that a room's members share a loop and its
-	// messages can be checked without talking to other loops.
+	// Whole rooms per poller, so that a room's members share a poller and its
+	// messages can be checked without talking to other pollers.
 	n := max(1, cfg.Loops)
 	rooms := (cfg.Clients + cfg.RoomSize - 1) / cfg.RoomSize
 	for i := 0; i < n; i++ {
@@ -120,7 +129,7 @@ func newWorker(cfg Command) (*worker, error) {
 		c0, c1 := r0*cfg.RoomSize, min(cfg.Clients, r1*cfg.RoomSize)
 		l.first = c0
 		for j := 0; j < c1-c0; j++ {
-			l.clients = append(l.clients, &conn{fd: -1, idx: j, src: cfg.First + c0 + j})
+			l.clients = append(l.clients, &client{fd: -1, idx: j, src: cfg.First + c0 + j})
 		}
 		w.loops = append(w.loops, l)
 	}
@@ -130,11 +139,11 @@ func newWorker(cfg Command) (*worker, error) {
 	return w, nil
 }
 
-// stop closes every connection and ends the loops.
+// stop closes every connection and ends the pollers.
 func (w *worker) stop() {
-	results := make(chan loopResult, len(w.loops))
+	results := make(chan pollerResult, len(w.loops))
 	for _, l := range w.loops {
-		l.submit(&task{cmd: Command{Op: "exit"}, result: results})
+		l.submit(&task{cmd: ipc.Command{Op: "exit"}, result: results})
 	}
 	timeout := time.After(10 * time.Second)
 	for range w.loops {
@@ -146,9 +155,9 @@ func (w *worker) stop() {
 	}
 }
 
-// do runs one step on every loop and merges their reports.
-func (w *worker) do(cmd Command) Report {
-	results := make(chan loopResult, len(w.loops))
+// do runs one step on every poller and merges their reports.
+func (w *worker) do(cmd ipc.Command) ipc.Report {
+	results := make(chan pollerResult, len(w.loops))
 	var cpu <-chan int64
 	if cmd.Op == "relay" || cmd.Op == "churn" {
 		cpu = selfCPUInWindow(cmd.MeasureStart, cmd.MeasureEnd)
@@ -169,19 +178,19 @@ func (w *worker) do(cmd Command) Report {
 		}
 		l.submit(&task{cmd: c, result: results})
 	}
-	// Each loop keeps its own deadline; this one only guards against a
-	// loop that stopped answering altogether.
+	// Each poller keeps its own deadline; this one only guards against a
+	// poller that stopped answering altogether.
 	limit := time.Duration(cmd.TimeoutNs) + time.Duration(cmd.DrainNs) + 30*time.Second
 	if cmd.MeasureEnd > 0 {
 		limit += time.Until(time.Unix(0, cmd.MeasureEnd))
 	}
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
-	var rep Report
+	var rep ipc.Report
 	for range w.loops {
 		select {
 		case r := <-results:
-			rep.merge(r.rep)
+			rep.Merge(r.rep)
 		case <-timer.C:
 			rep.Err = fmt.Sprintf("a loop did not finish %s within %v", cmd.Op, limit)
 			return rep
@@ -215,13 +224,4 @@ func selfCPU() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
-// raiseNoFile raises the soft open-files limit to the hard one.
-func raiseNoFile() {
-	var lim unix.Rlimit
-	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
-	}
 }

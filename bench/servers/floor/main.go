@@ -2,8 +2,8 @@
 // well enough for the benchmark: the "deliberately minimal gnet + gobwas/ws
 // relay" that issue 4 names as the floor RedRTC should land close to. It
 // checks nothing, limits nothing and batches nothing; it is something to
-// measure against (go run ./bench -servers redrtc,baseline,floor), never a
-// server to run.
+// measure against (make bench BENCHFLAGS='-servers redrtc,baseline,floor'),
+// never a server to run.
 package main
 
 import (

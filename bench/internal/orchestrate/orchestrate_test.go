@@ -1,4 +1,4 @@
-package main
+package orchestrate
 
 import (
 	"bytes"
@@ -15,7 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrtc/redrtc/bench/internal/smoke"
+	"github.com/redrtc/redrtc/bench/internal/limits"
+	"github.com/redrtc/redrtc/bench/internal/loadclient"
+	"github.com/redrtc/redrtc/bench/internal/results"
+	"github.com/redrtc/redrtc/bench/internal/target"
+	"github.com/redrtc/redrtc/internal/conformance"
 	"github.com/redrtc/redrtc/internal/debugserve"
 )
 
@@ -27,8 +31,8 @@ var (
 // TestMain builds the servers once. The test binary doubles as the worker:
 // the load generator re-executes itself with -worker.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "-worker" {
-		os.Exit(workerMain(os.Stdin, os.Stdout))
+	if len(os.Args) > 1 && os.Args[1] == loadclient.WorkerFlag {
+		os.Exit(loadclient.WorkerMain(os.Stdin, os.Stdout))
 	}
 	// Under -race, a race in a worker (this binary, re-executed) stops it,
 	// failing the run it serves; otherwise the report only reaches its log.
@@ -40,40 +44,40 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	root, err := moduleRoot()
+	root, err := target.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	redrtcBin, baselineBin, floorBin = filepath.Join(dir, "redrtc"), filepath.Join(dir, "baseline"), filepath.Join(dir, "floor")
-	redrtcErr = buildServer(ctx, root, "./cmd/redrtc", redrtcBin)
-	baselineErr = buildServer(ctx, root, "./bench/baseline", baselineBin)
-	floorErr = buildServer(ctx, root, "./bench/floor", floorBin)
+	redrtcErr = target.Build(ctx, root, "cmd/redrtc", redrtcBin)
+	baselineErr = target.Build(ctx, root, "bench/servers/baseline", baselineBin)
+	floorErr = target.Build(ctx, root, "bench/servers/floor", floorBin)
 	cancel()
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-func kindFor(t *testing.T, name string) *serverKind {
+func kindFor(t *testing.T, name string) *target.Server {
 	t.Helper()
 	switch name {
 	case "RedRTC":
 		if redrtcErr != nil {
 			t.Fatalf("building RedRTC: %v", redrtcErr)
 		}
-		return &serverKind{Name: name, Binary: redrtcBin, Extra: redrtcExtraArgs(redrtcBin)}
-	case floorName:
+		return &target.Server{Name: name, Binary: redrtcBin, Extra: redrtcExtraArgs(redrtcBin)}
+	case target.FloorName:
 		if floorErr != nil {
 			t.Fatalf("building the floor: %v", floorErr)
 		}
-		return &serverKind{Name: name, Binary: floorBin}
+		return &target.Server{Name: name, Binary: floorBin}
 	default:
 		if baselineErr != nil {
 			t.Fatalf("building the baseline: %v", baselineErr)
 		}
-		return &serverKind{Name: name, Binary: baselineBin}
+		return &target.Server{Name: name, Binary: baselineBin}
 	}
 }
 
@@ -84,25 +88,25 @@ func testSmoke(t *testing.T, name string) {
 	k := kindFor(t, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	p, err := startServer(ctx, k, 64, 16, t.TempDir())
+	p, err := target.Start(ctx, k, 64, 16, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.stop()
-	if err := smoke.Run(ctx, p.url); err != nil {
-		t.Fatalf("%s: %v\nserver log:\n%s", name, err, p.logTail())
+	defer p.Stop()
+	if err := conformance.Run(ctx, p.URL); err != nil {
+		t.Fatalf("%s: %v\nserver log:\n%s", name, err, p.LogTail())
 	}
 }
 
 // smallRun is the limits and a configuration for runs of a few dozen
 // clients that take a second or two.
-func smallRun(t *testing.T) (Limits, Config) {
+func smallRun(t *testing.T) (limits.Limits, results.Settings) {
 	t.Helper()
-	lim, err := readLimits(4, false)
+	lim, err := limits.Read(4, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return lim, Config{
+	return lim, results.Settings{
 		RoomSize: 6, Rate: 2000, Window: 64,
 		Duration: 500 * time.Millisecond, Warmup: 200 * time.Millisecond, Drain: 3 * time.Second,
 		Settle: 100 * time.Millisecond, ChurnPairs: 4, ChurnDuration: 500 * time.Millisecond,
@@ -121,7 +125,7 @@ func TestScenarios(t *testing.T) {
 	}
 	lim, cfg := smallRun(t)
 	cfg.MinWorkers = 2
-	for _, name := range []string{"RedRTC", "baseline", floorName} {
+	for _, name := range []string{"RedRTC", "baseline", target.FloorName} {
 		t.Run(name, func(t *testing.T) {
 			k := kindFor(t, name)
 			r := &runner{cfg: cfg, limits: lim, logDir: t.TempDir(), runID: "t", logf: t.Logf}
@@ -166,11 +170,11 @@ func TestAnIdleRunShortOfItsClientsFails(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and worker processes")
 	}
-	lim, err := readLimits(4, false)
+	lim, err := limits.Read(4, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{
+	cfg := results.Settings{
 		RoomSize: 6, Settle: 100 * time.Millisecond, ConnectPending: 32, Loops: 2, MinWorkers: 1,
 		StepTimeout: 10 * time.Second,
 	}
@@ -183,57 +187,8 @@ func TestAnIdleRunShortOfItsClientsFails(t *testing.T) {
 	if ir.Connected != 20 || !strings.Contains(ir.Err, "only 20 of 58 clients connected") {
 		t.Fatalf("idle against a server full at 20: connected %d, Err %q", ir.Connected, ir.Err)
 	}
-	if !(&Results{Idle: []IdleResult{ir}}).failed() {
+	if !(&results.Results{Idle: []results.IdleResult{ir}}).Failed() {
 		t.Fatal("the results do not count as failed")
-	}
-}
-
-func TestRelayFields(t *testing.T) {
-	id := "0b7c2c56-8f3a-4e8e-9d1c-3f2a1b0c9d8e"
-	fast := []byte(`{"event":"offer","data":{"fromClientId":"` + id + `","offer":{"type":"offer","seq":42,"ts":1700000000123456789,"sdp":"v=0"}}}`)
-	from, seq, ts, ok := relayFields(fast)
-	if !ok || string(from) != id || seq != 42 || ts != 1700000000123456789 {
-		t.Fatalf("fast path: %q %d %d %v", from, seq, ts, ok)
-	}
-	// Another server may lay the JSON out differently.
-	slow := []byte(`{ "data" : { "candidate" : { "ts" : 7, "candidate": "x", "seq" : 3 }, "fromClientId" : "` + id + `" }, "event" : "ice-candidate" }`)
-	from, seq, ts, ok = relayFields(slow)
-	if !ok || string(from) != id || seq != 3 || ts != 7 {
-		t.Fatalf("fallback: %q %d %d %v", from, seq, ts, ok)
-	}
-	if _, _, _, ok := relayFields([]byte(`{"event":"offer","data":{}}`)); ok {
-		t.Fatal("accepted a relay without sender")
-	}
-	name, ok := eventName(fast)
-	if !ok || name != "offer" {
-		t.Fatalf("eventName: %q %v", name, ok)
-	}
-	if _, ok := eventName([]byte(`{"event":"participants","data":{}}`)); ok {
-		t.Fatal("participants took the relay fast path")
-	}
-}
-
-func TestTemplates(t *testing.T) {
-	tm := newTemplates(3000, 250)
-	if n := len(tm.sdp); n < 2900 || n > 3000 {
-		t.Fatalf("SDP is %d bytes, want about 3000", n)
-	}
-	id := "0b7c2c56-8f3a-4e8e-9d1c-3f2a1b0c9d8e"
-	for k, tp := range tm.kinds {
-		msg := tp.pre + id + tp.mid + "12" + `,"ts":` + "1700000000123456789" + tp.post
-		var v struct {
-			Event string                     `json:"event"`
-			Data  map[string]json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal([]byte(msg), &v); err != nil {
-			t.Fatalf("kind %d is not JSON: %v\n%s", k, err, msg)
-		}
-		if v.Event != tp.event {
-			t.Fatalf("kind %d: event %q", k, v.Event)
-		}
-		if k == kindCandidate && (len(msg) < 230 || len(msg) > 270) {
-			t.Fatalf("candidate message is %d bytes, want about 250", len(msg))
-		}
 	}
 }
 
@@ -275,165 +230,13 @@ func TestLevelsAndCap(t *testing.T) {
 	if _, err := resolveLevels("lots", 10); err == nil {
 		t.Fatal("accepted a bad level")
 	}
-	l := Limits{Ceiling: 19900, CeilingBy: "the open-files hard limit (ulimit -Hn) is 20000"}
-	n, msg := l.capClients(65536)
+	l := limits.Limits{Ceiling: 19900, CeilingBy: "the open-files hard limit (ulimit -Hn) is 20000"}
+	n, msg := l.CapClients(65536)
 	if n != 19900 || !strings.Contains(msg, "19,900") || !strings.Contains(msg, "ulimit -Hn") {
 		t.Fatalf("%d %q", n, msg)
 	}
-	if n, msg := l.capClients(1000); n != 1000 || msg != "" {
+	if n, msg := l.CapClients(1000); n != 1000 || msg != "" {
 		t.Fatalf("%d %q", n, msg)
-	}
-}
-
-func TestReadLimits(t *testing.T) {
-	l, err := readLimits(4, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.Ceiling <= 0 || l.Ceiling > protocolMaxClients || l.CeilingBy == "" || l.WorkerMax <= 0 {
-		t.Fatalf("%+v", l)
-	}
-	if l.ServerMax > 0 && l.Ceiling > l.ServerMax {
-		t.Fatalf("ceiling %d above what a server process can hold (%d)", l.Ceiling, l.ServerMax)
-	}
-}
-
-// TestAnExternalServerIsNotCappedAt65536: the 65,536 cap is the --clients
-// limit of the servers this bench starts; -url may name one that takes more.
-func TestAnExternalServerIsNotCappedAt65536(t *testing.T) {
-	l, err := readLimits(4, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(l.CeilingBy, "--clients") {
-		t.Fatalf("an external server's ceiling is set by %q", l.CeilingBy)
-	}
-}
-
-func TestProc(t *testing.T) {
-	if _, err := procCPU(os.Getpid()); err != nil {
-		t.Fatal(err)
-	}
-	kb, err := procRSS(os.Getpid())
-	if err != nil || kb <= 0 {
-		t.Fatalf("%d %v", kb, err)
-	}
-}
-
-func TestOutputs(t *testing.T) {
-	res := &Results{
-		Timestamp: "2026-01-01T00:00:00Z",
-		Machine:   machineInfo(),
-		Config:    Config{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2},
-		Servers:   []*serverKind{{Name: "RedRTC", Smoke: "pass"}, {Name: "baseline", Smoke: "pass"}},
-		Idle: []IdleResult{
-			{Server: "RedRTC", Clients: 1000, Connected: 1000, Joined: 1000, ConnectRate: 9000, RSSEmptyKB: 5000, RSSJoinedKB: 7000, PerConnJoined: 2},
-			{Server: "baseline", Clients: 1000, Connected: 1000, Joined: 1000, ConnectRate: 9000, RSSEmptyKB: 5000, RSSJoinedKB: 37000, PerConnJoined: 32},
-		},
-		Relay: []RelayResult{
-			{Server: "RedRTC", Clients: 1000, Mode: "rate", TargetRate: 10000, Sent: 10, Received: 10, ExactlyOnce: true, CPUPerMsgUs: 20,
-				Percentiles: []Percentile{{0, 100}, {50, 200}, {99, 900}, {100, 1000}}},
-			{Server: "baseline", Clients: 1000, Mode: "rate", TargetRate: 10000, Sent: 10, Received: 9, CPUPerMsgUs: 60,
-				Percentiles: []Percentile{{0, 100}, {50, 300}, {99, 9000}, {100, 10000}}},
-		},
-	}
-	tableHas(t, res, "| RSS per client, joined (KiB) | 2.00 | 32.00 | 16.00× |", "| server CPU per message (µs) | 20.00 | 60.00 | 3.00× |", "NO: 9/10 received")
-	if err := writeChart(res, filepath.Join(t.TempDir(), "c.png")); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// tableHas checks that res's Markdown table holds every wanted line part.
-func tableHas(t *testing.T, res *Results, wants ...string) {
-	t.Helper()
-	var out bytes.Buffer
-	writeMarkdown(&out, res)
-	s := out.String()
-	for _, want := range wants {
-		if !strings.Contains(s, want) {
-			t.Errorf("table lacks %q:\n%s", want, s)
-		}
-	}
-}
-
-func TestEachOtherServerGetsARatioToRedRTC(t *testing.T) {
-	res := &Results{
-		Timestamp: "2026-01-01T00:00:00Z",
-		Machine:   machineInfo(),
-		Config:    Config{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2},
-		Servers: []*serverKind{{Name: "RedRTC", Smoke: "pass"}, {Name: "baseline", Smoke: "pass"},
-			{Name: floorName, Binary: "/tmp/floor", Smoke: "skipped"}},
-		Relay: []RelayResult{
-			{Server: "RedRTC", Clients: 1000, Mode: "max", Sent: 10, Received: 10, ExactlyOnce: true, CPUPerMsgUs: 20},
-			{Server: "baseline", Clients: 1000, Mode: "max", Sent: 10, Received: 10, ExactlyOnce: true, CPUPerMsgUs: 60},
-			{Server: floorName, Clients: 1000, Mode: "max", Sent: 10, Received: 10, ExactlyOnce: true, CPUPerMsgUs: 25},
-		},
-	}
-	tableHas(t, res,
-		"| RedRTC | baseline | floor | baseline/RedRTC | floor/RedRTC |",
-		"| server CPU per message (µs) | 20.00 | 60.00 | 25.00 | 3.00× | 1.25× |",
-		"floor/RedRTC above 1 means the floor needs more",
-		"- floor: /tmp/floor; protocol smoke test: skipped")
-	if res.failed() {
-		t.Error("a skipped smoke test counts as a failure")
-	}
-}
-
-func TestRepeatedRunsShowTheMedianAndTheRange(t *testing.T) {
-	relay := func(server string, cpu float64, err string) RelayResult {
-		return RelayResult{Server: server, Clients: 1000, Mode: "max", Sent: 10, Received: 10, ExactlyOnce: err == "", CPUPerMsgUs: cpu, Err: err}
-	}
-	res := &Results{
-		Timestamp: "2026-01-01T00:00:00Z",
-		Machine:   machineInfo(),
-		Config:    Config{RoomSize: 6, Rate: 10000, Window: 1024, Duration: time.Second, ChurnPairs: 2, Repeat: 3},
-		Servers:   []*serverKind{{Name: "RedRTC", Smoke: "pass"}, {Name: "baseline", Smoke: "pass"}},
-		Idle: []IdleResult{
-			{Server: "RedRTC", Clients: 1000, Connected: 1000, Joined: 1000, PerConnJoined: 2},
-			{Server: "baseline", Clients: 1000, Connected: 1000, Joined: 1000, PerConnJoined: 32},
-		},
-		Relay: []RelayResult{
-			relay("RedRTC", 30, ""), relay("baseline", 60, ""),
-			relay("RedRTC", 20, ""), relay("baseline", 90, ""),
-			relay("RedRTC", 25, ""), relay("baseline", 70, ""),
-		},
-		Churn: []ChurnResult{
-			{Server: "RedRTC", Pairs: 2, Sessions: 9, CPUPerSession: 100},
-			{Server: "baseline", Pairs: 2, Sessions: 9, CPUPerSession: 200},
-			{Server: "RedRTC", Pairs: 2, Sessions: 9, CPUPerSession: 110, Round: 1},
-			{Server: "baseline", Pairs: 2, Sessions: 0, Err: "refused", Round: 1},
-		},
-	}
-	for i := range res.Relay {
-		res.Relay[i].Round = i / 2
-	}
-	res.Relay[3].Received, res.Relay[3].ExactlyOnce = 9, false // the baseline's second run lost one
-	tableHas(t, res,
-		"median of the runs",
-		"| relay, max | 1,000 | server CPU per message (µs) | 25.00 (20.00–30.00) | 70.00 (60.00–90.00) | 2.80× |",
-		"| RSS per client, joined (KiB) | 2.00 | 32.00 | 16.00× |", // idle runs once
-		"| churn | 4 at once | server CPU per session (µs) | 105.0 (100.0–110.0) | 200.0 / error | — |",
-		"churn baseline (run 2 of 3): ERROR refused",
-		"| relay, max | 1,000 | delivered exactly once | yes, in each of 3 runs | yes, 10/10 / NO: 9/10 received, 0 dup, 0 phantom, 0 misattributed, 0 stale, 0 malformed / yes, 10/10 | — |")
-	if err := writeChart(res, filepath.Join(t.TempDir(), "c.png")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := parseArgs([]string{"-repeat", "0"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-repeat") {
-		t.Errorf("-repeat 0: %v, want an error naming -repeat", err)
-	}
-	for _, tc := range []struct {
-		args []string
-		want time.Duration
-	}{
-		{[]string{"-repeat", "3"}, 3 * 290 * time.Second},
-		{[]string{"-repeat", "3", "-deadline", "1m"}, time.Minute},
-	} {
-		f, err := parseArgs(tc.args, io.Discard)
-		if err != nil {
-			t.Errorf("%v: %v", tc.args, err)
-		} else if f.deadline != tc.want {
-			t.Errorf("%v: deadline %v, want %v", tc.args, f.deadline, tc.want)
-		}
 	}
 }
 
@@ -443,41 +246,16 @@ func TestTheRedRTCItBuildsNamesItsCommit(t *testing.T) {
 	if redrtcErr != nil {
 		t.Fatalf("building RedRTC: %v", redrtcErr)
 	}
-	root, err := moduleRoot()
+	root, err := target.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := gitDescribe(context.Background(), root)
+	want := target.GitDescribe(context.Background(), root)
 	if want == "" {
 		t.Skip("not a git checkout")
 	}
-	if v := versionOf(redrtcBin); !strings.Contains(v, "(commit "+want+",") {
+	if v := target.VersionOf(redrtcBin); !strings.Contains(v, "(commit "+want+",") {
 		t.Fatalf("RedRTC --version %q, want it to name commit %s", v, want)
-	}
-}
-
-// TestFixedRateLatencyCountsFromWhenAMessageWasDue: at 1,000 msgs/s message
-// 9 falls due 10 ms after the start; its latency is counted from then (plus
-// the loop's 1 ms tick), however late it really went out.
-func TestFixedRateLatencyCountsFromWhenAMessageWasDue(t *testing.T) {
-	const ms = int64(time.Millisecond)
-	start := 1000 * ms
-	for _, tc := range []struct {
-		name      string
-		now, seq  int64
-		rate      float64
-		wantStamp int64
-	}{
-		{"sent as it fell due", start + 10*ms, 9, 1000, start + 10*ms},
-		{"sent within the loop's tick", start + 10*ms + ms/2, 9, 1000, start + 10*ms + ms/2},
-		{"held back 40 ms", start + 50*ms, 9, 1000, start + 11*ms},
-		{"as fast as possible: the time sent", start + 50*ms, 9, 0, start + 50*ms},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := sentStamp(tc.now, start, tc.seq, tc.rate); got != tc.wantStamp {
-				t.Fatalf("stamp %d ms after the start, want %d", (got-start)/ms, (tc.wantStamp-start)/ms)
-			}
-		})
 	}
 }
 
@@ -516,9 +294,9 @@ func TestProfileGoesWithTheServersTheBenchStarts(t *testing.T) {
 }
 
 func TestServersTakeTurnsGoingFirst(t *testing.T) {
-	a, b := &serverKind{Name: "RedRTC"}, &serverKind{Name: "baseline"}
-	kinds := []*serverKind{a, b}
-	for round, want := range [][]*serverKind{{a, b}, {b, a}, {a, b}} {
+	a, b := &target.Server{Name: "RedRTC"}, &target.Server{Name: "baseline"}
+	kinds := []*target.Server{a, b}
+	for round, want := range [][]*target.Server{{a, b}, {b, a}, {a, b}} {
 		if got := turns(kinds, round); got[0] != want[0] || got[1] != want[1] {
 			t.Errorf("round %d: %s first, want %s", round, got[0].Name, want[0].Name)
 		}
@@ -620,7 +398,7 @@ func TestAFailedRunAbandonsItsCPUProfile(t *testing.T) {
 	defer debug.Close()
 	dir := filepath.Join(t.TempDir(), "20260101-000000-profiles")
 	prof := newProfiler(dir, t.Logf)
-	p := &serverProc{kind: &serverKind{Name: "RedRTC"}, debugHost: debug.Addr().String()}
+	p := &target.Process{Server: &target.Server{Name: "RedRTC"}, DebugHost: debug.Addr().String()}
 	wait := prof.cpu(context.Background(), p, "redrtc-relay-12-max", time.Now(), time.Hour)
 	returned := make(chan struct{})
 	go func() {
@@ -635,5 +413,128 @@ func TestAFailedRunAbandonsItsCPUProfile(t *testing.T) {
 	files, errs := prof.saved()
 	if len(files) != 0 || len(errs) != 1 || !strings.Contains(errs[0], "redrtc-relay-12-max.cpu.pb.gz not taken: abandoned: the run it covers failed") {
 		t.Errorf("saved %v, not taken %q; want nothing saved and the abandoned profile named", files, errs)
+	}
+}
+
+// TestRepeatSetsTheDeadline: -repeat multiplies the default deadline, since
+// relay and churn take most of a run, and an explicit -deadline stands.
+func TestRepeatSetsTheDeadline(t *testing.T) {
+	if _, err := parseArgs([]string{"-repeat", "0"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-repeat") {
+		t.Errorf("-repeat 0: %v, want an error naming -repeat", err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{[]string{"-repeat", "3"}, 3 * 290 * time.Second},
+		{[]string{"-repeat", "3", "-deadline", "1m"}, time.Minute},
+	} {
+		f, err := parseArgs(tc.args, io.Discard)
+		if err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+		} else if f.deadline != tc.want {
+			t.Errorf("%v: deadline %v, want %v", tc.args, f.deadline, tc.want)
+		}
+	}
+}
+
+// TestCompareMeasuresASecondBuildAsItsOwnServer: -compare adds a second
+// RedRTC binary as a server of its own, right after RedRTC, taking turns with
+// it under -repeat, and the table gives it a ratio to RedRTC. Both sides are
+// the same build here; a relative -compare path names a file from the working
+// directory.
+func TestCompareMeasuresASecondBuildAsItsOwnServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and worker processes")
+	}
+	if redrtcErr != nil {
+		t.Fatalf("building RedRTC: %v", redrtcErr)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, redrtcBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := Run([]string{
+		"-redrtc", redrtcBin, "-compare", rel, "-servers", "redrtc",
+		"-scenarios", "relay", "-levels", "12", "-repeat", "2",
+		"-rate", "1000", "-duration", "300ms", "-warmup", "100ms", "-drain", "3s",
+		"-src-ips", "4", "-loops", "2", "-out", out, "-q",
+	}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{
+		"| RedRTC | RedRTC-B | RedRTC-B/RedRTC |",
+		"- RedRTC-B: " + target.VersionOf(redrtcBin),
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(out, "*.json"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("results JSON: %v %v", files, err)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res results.Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Servers) != 2 || res.Servers[1].Name != target.CompareName || res.Servers[1].Binary != redrtcBin {
+		t.Fatalf("servers %+v, want RedRTC and %s at %s", res.Servers, target.CompareName, redrtcBin)
+	}
+	// Each round runs a fixed rate and as fast as possible on each server;
+	// the second round starts with RedRTC-B.
+	var order []string
+	for _, r := range res.Relay {
+		if !r.ExactlyOnce || r.Err != "" {
+			t.Errorf("relay %s %s round %d: %+v", r.Server, r.Mode, r.Round, r)
+		}
+		order = append(order, fmt.Sprintf("%d %s %s", r.Round, r.Server, r.Mode))
+	}
+	want := []string{
+		"0 RedRTC rate", "0 RedRTC max", "0 RedRTC-B rate", "0 RedRTC-B max",
+		"1 RedRTC-B rate", "1 RedRTC-B max", "1 RedRTC rate", "1 RedRTC max",
+	}
+	if !slices.Equal(order, want) {
+		t.Errorf("relay runs %q, want %q", order, want)
+	}
+}
+
+// TestCompareNeedsRedRTCToCompareWith: -compare measures against RedRTC and
+// starts the binary itself, so it is refused where either cannot be.
+func TestCompareNeedsRedRTCToCompareWith(t *testing.T) {
+	if _, err := parseArgs([]string{"-compare", "x", "-url", "ws://127.0.0.1:8080/"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-compare") {
+		t.Errorf("-compare with -url: %v, want it refused", err)
+	}
+	f, err := parseArgs([]string{"-compare", "x", "-servers", "baseline"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := serverNames(f); err == nil || !strings.Contains(err.Error(), "must include redrtc") {
+		t.Errorf("-compare without redrtc: %v, want it refused", err)
+	}
+	f, err = parseArgs([]string{"-servers", "redrtc,redrtc-b"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := serverNames(f); err == nil || !strings.Contains(err.Error(), "-compare PATH") {
+		t.Errorf("redrtc-b without -compare: %v, want it refused", err)
+	}
+	f, err = parseArgs([]string{"-compare", "x", "-servers", "baseline,redrtc,floor"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names, err := serverNames(f); err != nil || !slices.Equal(names, []string{"baseline", "redrtc", "redrtc-b", "floor"}) {
+		t.Errorf("servers %v %v, want redrtc-b right after redrtc", names, err)
 	}
 }

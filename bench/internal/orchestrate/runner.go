@@ -1,4 +1,4 @@
-package main
+package orchestrate
 
 // The scenarios, each run against every server in turn on a fresh server
 // process: idle (connect, join, hold, leave, disconnect, with memory at each
@@ -8,137 +8,21 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/redrtc/redrtc/bench/internal/ipc"
+	"github.com/redrtc/redrtc/bench/internal/limits"
+	"github.com/redrtc/redrtc/bench/internal/procfs"
+	"github.com/redrtc/redrtc/bench/internal/results"
+	"github.com/redrtc/redrtc/bench/internal/target"
 )
-
-// Config is the benchmark's settings, from the flags.
-type Config struct {
-	Scenarios      []string      `json:"scenarios"`
-	Levels         []int         `json:"levels"`
-	RoomSize       int           `json:"roomSize"`
-	Rate           float64       `json:"rate"`
-	Window         int           `json:"window"`
-	Duration       time.Duration `json:"durationNs"`
-	Warmup         time.Duration `json:"warmupNs"`
-	Drain          time.Duration `json:"drainNs"`
-	Settle         time.Duration `json:"settleNs"`
-	ChurnPairs     int           `json:"churnPairs"`
-	ChurnDuration  time.Duration `json:"churnDurationNs"`
-	ConnectPending int           `json:"connectConcurrency"`
-	Loops          int           `json:"loopsPerWorker"`
-	MinWorkers     int           `json:"minWorkers"`
-	SDPBytes       int           `json:"sdpBytes"`
-	CandidateBytes int           `json:"candidateBytes"`
-	StepTimeout    time.Duration `json:"stepTimeoutNs"`
-	// Repeat is how many times each relay and churn measurement runs, the
-	// servers taking turns, each run on a fresh server.
-	Repeat int `json:"repeat,omitempty"`
-}
-
-// IdleResult is one idle run.
-type IdleResult struct {
-	Server         string  `json:"server"`
-	Clients        int     `json:"clients"`
-	Connected      int     `json:"connected"`
-	Joined         int     `json:"joined"`
-	ConnectSeconds float64 `json:"connectSeconds"`
-	ConnectRate    float64 `json:"connectRate"`
-	JoinSeconds    float64 `json:"joinSeconds"`
-	HealthClients  int     `json:"healthClients"`
-	HealthRooms    int     `json:"healthRooms"`
-	RSSEmptyKB     int64   `json:"rssEmptyKB"`
-	RSSJoinedKB    int64   `json:"rssJoinedKB"`
-	RSSLeftKB      int64   `json:"rssLeftKB"`
-	RSSClosedKB    int64   `json:"rssClosedKB"`
-	PerConnJoined  float64 `json:"perConnJoinedKB"`
-	PerConnLeft    float64 `json:"perConnLeftKB"`
-	PerConnClosed  float64 `json:"perConnClosedKB"`
-	// The server's Go heap (live and not yet swept objects, from /healthz's
-	// heapBytes) at the same four points; absent for a server that does not
-	// report it.
-	HeapEmptyKB  *int64         `json:"heapEmptyKB,omitempty"`
-	HeapJoinedKB *int64         `json:"heapJoinedKB,omitempty"`
-	HeapLeftKB   *int64         `json:"heapLeftKB,omitempty"`
-	HeapClosedKB *int64         `json:"heapClosedKB,omitempty"`
-	Failures     map[string]int `json:"failures,omitempty"`
-	ServerErrors map[string]int `json:"serverErrors,omitempty"`
-	Err          string         `json:"error,omitempty"`
-}
-
-// RelayResult is one relay run.
-type RelayResult struct {
-	Server        string         `json:"server"`
-	Round         int            `json:"round,omitempty"` // with -repeat: which run, from 0
-	Clients       int            `json:"clients"`
-	Mode          string         `json:"mode"` // "rate" or "max"
-	TargetRate    float64        `json:"targetRate,omitempty"`
-	Window        int            `json:"window"`
-	Seconds       float64        `json:"seconds"`
-	Senders       int            `json:"senders"`
-	Sent          int64          `json:"sent"`
-	Received      int64          `json:"received"`
-	Duplicates    int64          `json:"duplicates"`
-	Phantom       int64          `json:"phantom"`
-	Stale         int64          `json:"stale"`
-	Misattributed int64          `json:"misattributed"`
-	Malformed     int64          `json:"malformed"`
-	ExactlyOnce   bool           `json:"exactlyOnce"`
-	OfferedRate   float64        `json:"offeredRate"`
-	DeliveredRate float64        `json:"deliveredRate"`
-	MBPerSec      float64        `json:"mbPerSec"`
-	P50us         float64        `json:"p50us"`
-	P99us         float64        `json:"p99us"`
-	P999us        float64        `json:"p999us"`
-	MaxUs         float64        `json:"maxUs"`
-	MeanUs        float64        `json:"meanUs"`
-	ServerCPUSec  float64        `json:"serverCpuSeconds"`
-	ServerCPUPct  float64        `json:"serverCpuPercent"`
-	CPUPerMsgUs   float64        `json:"serverCpuPerMsgUs"`
-	LoadgenCPUPct float64        `json:"loadgenCpuPercent"`
-	OtherCPUPct   float64        `json:"otherCpuPercent"`
-	ServerRSSKB   int64          `json:"serverRssKB"`
-	Percentiles   []Percentile   `json:"percentiles,omitempty"`
-	Failures      map[string]int `json:"failures,omitempty"`
-	ServerErrors  map[string]int `json:"serverErrors,omitempty"`
-	Err           string         `json:"error,omitempty"`
-}
-
-// Percentile is one point of a latency distribution.
-type Percentile struct {
-	Quantile float64 `json:"q"` // 0-100
-	Micros   float64 `json:"us"`
-}
-
-// ChurnResult is one churn run.
-type ChurnResult struct {
-	Server         string         `json:"server"`
-	Round          int            `json:"round,omitempty"` // with -repeat: which run, from 0
-	Pairs          int            `json:"pairs"`
-	Seconds        float64        `json:"seconds"`
-	Sessions       int64          `json:"sessions"`
-	SessionsPerSec float64        `json:"sessionsPerSec"`
-	Failures       int64          `json:"failures"`
-	Unfinished     int64          `json:"unfinished"`
-	ServerCPUSec   float64        `json:"serverCpuSeconds"`
-	ServerCPUPct   float64        `json:"serverCpuPercent"`
-	CPUPerSession  float64        `json:"serverCpuPerSessionUs"`
-	LoadgenCPUPct  float64        `json:"loadgenCpuPercent"`
-	OtherCPUPct    float64        `json:"otherCpuPercent"`
-	P50ms          float64        `json:"p50ms"`
-	P99ms          float64        `json:"p99ms"`
-	Reasons        map[string]int `json:"failureReasons,omitempty"`
-	ServerErrors   map[string]int `json:"serverErrors,omitempty"`
-	Err            string         `json:"error,omitempty"`
-}
 
 // runner runs scenarios.
 type runner struct {
-	cfg    Config
-	limits Limits
+	cfg    results.Settings
+	limits limits.Limits
 	logDir string
 	runID  string
 	seq    int
@@ -147,12 +31,12 @@ type runner struct {
 	prof *profiler
 }
 
-func (r *runner) workerBase(p *serverProc, joiners int) Command {
+func (r *runner) workerBase(p *target.Process, joiners int) ipc.Command {
 	r.seq++
 	loops := r.cfg.Loops
-	return Command{
-		Host:           p.host,
-		Path:           p.path,
+	return ipc.Command{
+		Host:           p.Host,
+		Path:           p.Path,
 		RoomSize:       r.cfg.RoomSize,
 		RoomPrefix:     "b" + r.runID + "-" + strconv.Itoa(r.seq) + "-",
 		Joiners:        joiners,
@@ -176,11 +60,11 @@ func (r *runner) clientsFor(n int) int {
 
 // roomsFor is the --rooms a server needs for n clients.
 func (r *runner) roomsFor(n int) int {
-	return min(protocolMaxRooms, (n+r.cfg.RoomSize-1)/r.cfg.RoomSize+64)
+	return min(limits.ProtocolMaxRooms, (n+r.cfg.RoomSize-1)/r.cfg.RoomSize+64)
 }
 
 // joinersFor is how many of n clients can be in rooms under --rooms' maximum.
-func (r *runner) joinersFor(n int) int { return min(n, protocolMaxRooms*r.cfg.RoomSize) }
+func (r *runner) joinersFor(n int) int { return min(n, limits.ProtocolMaxRooms*r.cfg.RoomSize) }
 
 // stepTimeout scales the step deadline with the number of clients.
 func (r *runner) stepTimeout(n int) time.Duration {
@@ -188,13 +72,13 @@ func (r *runner) stepTimeout(n int) time.Duration {
 }
 
 // connectAndJoin starts the workers and brings n clients into their rooms.
-func (r *runner) connectAndJoin(ctx context.Context, p *serverProc, n int) (*pool, Report, Report, error) {
-	var conn, join Report
+func (r *runner) connectAndJoin(ctx context.Context, p *target.Process, n int) (*pool, ipc.Report, ipc.Report, error) {
+	var conn, join ipc.Report
 	shares := planWorkers(n, r.cfg.RoomSize, r.limits.WorkerMax, r.cfg.MinWorkers)
 	base := r.workerBase(p, r.joinersFor(n))
 	// Keep the machine's cores for the loops, across all workers.
 	if r.cfg.Loops <= 0 {
-		base.Loops = max(1, cpuCount()/len(shares))
+		base.Loops = max(1, procfs.CPUs()/len(shares))
 		base.MaxPending = max(1, r.cfg.ConnectPending/(base.Loops*len(shares)))
 	}
 	pl, err := startPool(ctx, base, shares)
@@ -202,7 +86,7 @@ func (r *runner) connectAndJoin(ctx context.Context, p *serverProc, n int) (*poo
 		return nil, conn, join, err
 	}
 	timeout := r.stepTimeout(n)
-	conn, err = pl.all(ctx, Command{Op: "connect", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
+	conn, err = pl.all(ctx, ipc.Command{Op: "connect", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
 	if err != nil {
 		pl.stop()
 		return nil, conn, join, err
@@ -211,7 +95,7 @@ func (r *runner) connectAndJoin(ctx context.Context, p *serverProc, n int) (*poo
 		pl.stop()
 		return nil, conn, join, fmt.Errorf("no client connected: %v", conn.Reasons)
 	}
-	join, err = pl.all(ctx, Command{Op: "join", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
+	join, err = pl.all(ctx, ipc.Command{Op: "join", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
 	if err != nil {
 		pl.stop()
 		return nil, conn, join, err
@@ -231,9 +115,9 @@ func settle(ctx context.Context, d time.Duration) {
 // little late — a collection the server starts once a burst of departures
 // is over — is counted as handed back. A server whose RSS stays flat waits
 // d, as before.
-func settleMemory(ctx context.Context, p *serverProc, d time.Duration) {
+func settleMemory(ctx context.Context, p *target.Process, d time.Duration) {
 	settle(ctx, d)
-	if p.pid == 0 || d <= 0 {
+	if p.PID == 0 || d <= 0 {
 		return
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -248,41 +132,32 @@ func settleMemory(ctx context.Context, p *serverProc, d time.Duration) {
 	}
 }
 
-func rssOf(p *serverProc) int64 {
-	if p.pid == 0 {
+func rssOf(p *target.Process) int64 {
+	if p.PID == 0 {
 		return 0
 	}
-	kb, _ := procRSS(p.pid)
+	kb, _ := procfs.RSSKB(p.PID)
 	return kb
 }
 
 // heapOf returns the Go heap p's /healthz reports, in KiB, or nil.
-func heapOf(p *serverProc) *int64 {
-	h, err := p.health()
+func heapOf(p *target.Process) *int64 {
+	h, err := p.Health()
 	if err != nil {
 		return nil
 	}
-	return h.heapKB()
-}
-
-// heapKB is the reported Go heap in KiB, or nil when the server reports none.
-func (h healthReport) heapKB() *int64 {
-	if h.HeapBytes == nil {
-		return nil
-	}
-	kb := int64(*h.HeapBytes / 1024)
-	return &kb
+	return h.HeapKB()
 }
 
 // idle measures connecting, holding, leaving and disconnecting n clients.
-func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
-	res := IdleResult{Server: k.Name, Clients: n}
-	p, err := startServer(ctx, k, r.clientsFor(n), r.roomsFor(n), r.logDir, r.prof.heapEnv(k)...)
+func (r *runner) idle(ctx context.Context, k *target.Server, n int) results.IdleResult {
+	res := results.IdleResult{Server: k.Name, Clients: n}
+	p, err := target.Start(ctx, k, r.clientsFor(n), r.roomsFor(n), r.logDir, r.prof.heapEnv(k)...)
 	if err != nil {
 		res.Err = err.Error()
 		return res
 	}
-	defer p.stop()
+	defer p.Stop()
 	settle(ctx, r.cfg.Settle)
 	res.RSSEmptyKB, res.HeapEmptyKB = rssOf(p), heapOf(p)
 
@@ -295,8 +170,8 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 	if join.LastNs > join.StartNs {
 		res.JoinSeconds = float64(join.LastNs-join.StartNs) / 1e9
 	}
-	fails := conn.clone()
-	fails.merge(join)
+	fails := conn.Clone()
+	fails.Merge(join)
 	res.Failures, res.ServerErrors = fails.Reasons, fails.Errors
 	if err != nil {
 		res.Err = err.Error()
@@ -310,22 +185,22 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 	defer pl.stop()
 	settle(ctx, r.cfg.Settle)
 	res.RSSJoinedKB = rssOf(p)
-	if h, err := p.health(); err == nil {
-		res.HealthClients, res.HealthRooms, res.HeapJoinedKB = h.Clients, h.Rooms, h.heapKB()
+	if h, err := p.Health(); err == nil {
+		res.HealthClients, res.HealthRooms, res.HeapJoinedKB = h.Clients, h.Rooms, h.HeapKB()
 	}
 	r.prof.heap(ctx, p, profileBase(p, "idle", n))
 
 	timeout := r.stepTimeout(n)
-	leave, err := pl.all(ctx, Command{Op: "leave", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
-	fails.merge(leave)
+	leave, err := pl.all(ctx, ipc.Command{Op: "leave", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
+	fails.Merge(leave)
 	if err != nil && res.Err == "" {
 		res.Err = err.Error()
 	}
 	settleMemory(ctx, p, r.cfg.Settle)
 	res.RSSLeftKB, res.HeapLeftKB = rssOf(p), heapOf(p)
 
-	closed, err := pl.all(ctx, Command{Op: "close", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
-	fails.merge(closed)
+	closed, err := pl.all(ctx, ipc.Command{Op: "close", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
+	fails.Merge(closed)
 	if err != nil && res.Err == "" {
 		res.Err = err.Error()
 	}
@@ -337,8 +212,8 @@ func (r *runner) idle(ctx context.Context, k *serverKind, n int) IdleResult {
 		per := func(kb int64) float64 { return float64(kb-res.RSSEmptyKB) / float64(res.Connected) }
 		res.PerConnJoined, res.PerConnLeft, res.PerConnClosed = per(res.RSSJoinedKB), per(res.RSSLeftKB), per(res.RSSClosedKB)
 	}
-	if !p.alive() {
-		res.Err = "the server exited during the run:\n" + p.logTail()
+	if !p.Alive() {
+		res.Err = "the server exited during the run:\n" + p.LogTail()
 	}
 	return res
 }
@@ -364,12 +239,12 @@ func cpuSampler(pid int, start, end time.Time) <-chan cpuWindow {
 	ch := make(chan cpuWindow, 1)
 	go func() {
 		time.Sleep(time.Until(start))
-		a, _ := procCPU(pid)
-		ma, _ := machineBusy()
+		a, _ := procfs.CPUTime(pid)
+		ma, _ := procfs.MachineBusy()
 		t0 := time.Now()
 		time.Sleep(time.Until(end))
-		b, _ := procCPU(pid)
-		mb, _ := machineBusy()
+		b, _ := procfs.CPUTime(pid)
+		mb, _ := procfs.MachineBusy()
 		w := cpuWindow{wall: time.Since(t0).Seconds(), machine: (mb - ma).Seconds()}
 		if pid != 0 {
 			w.server = (b - a).Seconds()
@@ -381,23 +256,23 @@ func cpuSampler(pid int, start, end time.Time) <-chan cpuWindow {
 
 // relay measures relaying among n clients: at the configured rate, then as
 // fast as the window allows.
-func (r *runner) relay(ctx context.Context, k *serverKind, n int) []RelayResult {
-	fail := func(err error) []RelayResult {
-		return []RelayResult{{Server: k.Name, Clients: n, Mode: "rate", TargetRate: r.cfg.Rate, Err: err.Error()},
+func (r *runner) relay(ctx context.Context, k *target.Server, n int) []results.RelayResult {
+	fail := func(err error) []results.RelayResult {
+		return []results.RelayResult{{Server: k.Name, Clients: n, Mode: "rate", TargetRate: r.cfg.Rate, Err: err.Error()},
 			{Server: k.Name, Clients: n, Mode: "max", Err: err.Error()}}
 	}
-	p, err := startServer(ctx, k, r.clientsFor(n), r.roomsFor(n), r.logDir)
+	p, err := target.Start(ctx, k, r.clientsFor(n), r.roomsFor(n), r.logDir)
 	if err != nil {
 		return fail(err)
 	}
-	defer p.stop()
+	defer p.Stop()
 	pl, conn, join, err := r.connectAndJoin(ctx, p, n)
 	if err != nil {
 		return fail(fmt.Errorf("%v (connect: %d/%d, join: %d/%d)", err, conn.Done, conn.Total, join.Done, join.Total))
 	}
 	defer pl.stop()
 
-	var out []RelayResult
+	var out []results.RelayResult
 	modes := []struct {
 		name   string
 		rate   float64
@@ -420,25 +295,25 @@ func (r *runner) relay(ctx context.Context, k *serverKind, n int) []RelayResult 
 			res.Err = fmt.Sprintf("only %d of %d clients connected and %d joined", conn.Done, n, join.Done)
 		}
 		out = append(out, res)
-		if !p.alive() {
-			out[len(out)-1].Err = "the server exited during the run:\n" + p.logTail()
+		if !p.Alive() {
+			out[len(out)-1].Err = "the server exited during the run:\n" + p.LogTail()
 			break
 		}
 	}
 	return out
 }
 
-func (r *runner) relayOnce(ctx context.Context, p *serverProc, pl *pool, n int, mode string, rate float64, window int) RelayResult {
-	res := RelayResult{Clients: n, Mode: mode, TargetRate: rate, Window: window}
+func (r *runner) relayOnce(ctx context.Context, p *target.Process, pl *pool, n int, mode string, rate float64, window int) results.RelayResult {
+	res := results.RelayResult{Clients: n, Mode: mode, TargetRate: rate, Window: window}
 	start := time.Now().Add(100 * time.Millisecond)
 	ms := start.Add(r.cfg.Warmup)
 	me := ms.Add(r.cfg.Duration)
-	cpu := cpuSampler(p.pid, ms, me)
+	cpu := cpuSampler(p.PID, ms, me)
 	profiled := r.prof.cpu(ctx, p, profileBase(p, "relay", n, mode), ms, r.cfg.Duration)
 	timeout := time.Until(me) + r.cfg.Drain + 30*time.Second
-	reps, err := pl.each(ctx, func(w *workerProc) Command {
+	reps, err := pl.each(ctx, func(w *workerProc) ipc.Command {
 		share := float64(w.setup.Clients) / float64(pl.clients)
-		return Command{
+		return ipc.Command{
 			Op:           "relay",
 			Rate:         rate * share,
 			Window:       max(1, int(float64(window)*share+0.5)),
@@ -448,9 +323,9 @@ func (r *runner) relayOnce(ctx context.Context, p *serverProc, pl *pool, n int, 
 			TimeoutNs:    int64(time.Until(me) + r.cfg.Drain),
 		}
 	}, timeout)
-	var rep Report
+	var rep ipc.Report
 	for _, x := range reps {
-		rep.merge(x)
+		rep.Merge(x)
 	}
 	profiled(err != nil || rep.Err != "")
 	var c cpuWindow
@@ -494,7 +369,7 @@ func (r *runner) relayOnce(ctx context.Context, p *serverProc, pl *pool, n int, 
 			res.Percentiles = percentiles(h)
 		}
 	}
-	if c.wall > 0 && p.pid != 0 {
+	if c.wall > 0 && p.PID != 0 {
 		res.ServerCPUSec = c.server
 		res.ServerCPUPct = 100 * c.server / c.wall
 		if st.RecvInWin > 0 {
@@ -508,29 +383,29 @@ func (r *runner) relayOnce(ctx context.Context, p *serverProc, pl *pool, n int, 
 
 // percentiles samples a latency distribution for the chart, log-spaced
 // toward the tail: 0, 50, 75, 87.5, ... up to the largest value.
-func percentiles(h *hdrhistogram.Histogram) []Percentile {
-	var out []Percentile
+func percentiles(h *hdrhistogram.Histogram) []results.Percentile {
+	var out []results.Percentile
 	for i := 0; i <= 40; i++ {
 		q := 100 * (1 - math.Pow(10, -float64(i)/8)) // 0, 25, 44, ... 99.999
-		out = append(out, Percentile{Quantile: q, Micros: float64(h.ValueAtQuantile(q))})
+		out = append(out, results.Percentile{Quantile: q, Micros: float64(h.ValueAtQuantile(q))})
 	}
-	out = append(out, Percentile{Quantile: 100, Micros: float64(h.Max())})
+	out = append(out, results.Percentile{Quantile: 100, Micros: float64(h.Max())})
 	return out
 }
 
 // churn measures sessions per second with the configured concurrent pairs.
-func (r *runner) churn(ctx context.Context, k *serverKind) ChurnResult {
-	res := ChurnResult{Server: k.Name, Pairs: r.cfg.ChurnPairs}
+func (r *runner) churn(ctx context.Context, k *target.Server) results.ChurnResult {
+	res := results.ChurnResult{Server: k.Name, Pairs: r.cfg.ChurnPairs}
 	conns := 2 * r.cfg.ChurnPairs
-	p, err := startServer(ctx, k, r.clientsFor(conns), min(protocolMaxRooms, r.cfg.ChurnPairs+64), r.logDir)
+	p, err := target.Start(ctx, k, r.clientsFor(conns), min(limits.ProtocolMaxRooms, r.cfg.ChurnPairs+64), r.logDir)
 	if err != nil {
 		res.Err = err.Error()
 		return res
 	}
-	defer p.stop()
+	defer p.Stop()
 	base := r.workerBase(p, 0)
 	if r.cfg.Loops <= 0 {
-		base.Loops = cpuCount()
+		base.Loops = procfs.CPUs()
 	}
 	pl, err := startPool(ctx, base, [][2]int{{0, 0}})
 	if err != nil {
@@ -541,9 +416,9 @@ func (r *runner) churn(ctx context.Context, k *serverKind) ChurnResult {
 	start := time.Now().Add(100 * time.Millisecond)
 	ms := start.Add(r.cfg.Warmup)
 	me := ms.Add(r.cfg.ChurnDuration)
-	cpu := cpuSampler(p.pid, ms, me)
+	cpu := cpuSampler(p.PID, ms, me)
 	profiled := r.prof.cpu(ctx, p, profileBase(p, "churn", r.cfg.ChurnPairs), ms, r.cfg.ChurnDuration)
-	rep, err := pl.all(ctx, Command{
+	rep, err := pl.all(ctx, ipc.Command{
 		Op:           "churn",
 		Pairs:        r.cfg.ChurnPairs,
 		MeasureStart: ms.UnixNano(),
@@ -580,7 +455,7 @@ func (r *runner) churn(ctx context.Context, k *serverKind) ChurnResult {
 			res.P99ms = float64(h.ValueAtQuantile(99)) / 1000
 		}
 	}
-	if c.wall > 0 && p.pid != 0 {
+	if c.wall > 0 && p.PID != 0 {
 		res.ServerCPUSec = c.server
 		res.ServerCPUPct = 100 * c.server / c.wall
 		if st.SessionsWin > 0 {
@@ -589,22 +464,8 @@ func (r *runner) churn(ctx context.Context, k *serverKind) ChurnResult {
 	}
 	res.LoadgenCPUPct = 100 * float64(rep.CPUNs) / 1e9 / secs
 	res.OtherCPUPct = c.otherPct(rep.CPUNs)
-	if !p.alive() {
-		res.Err = "the server exited during the run:\n" + p.logTail()
+	if !p.Alive() {
+		res.Err = "the server exited during the run:\n" + p.LogTail()
 	}
 	return res
-}
-
-func cpuCount() int {
-	n := 0
-	if b, err := os.ReadFile("/sys/fs/cgroup/cpu.max"); err == nil {
-		var quota, period int
-		if _, err := fmt.Sscanf(string(b), "%d %d", &quota, &period); err == nil && period > 0 {
-			n = (quota + period - 1) / period
-		}
-	}
-	if c := numCPU(); n == 0 || c < n {
-		n = c
-	}
-	return max(1, n)
 }

@@ -1,14 +1,13 @@
-package main
-
-// Output: a Markdown table on stdout, the same figures as JSON and a PNG
-// chart under bench/results/.
+// Package results holds what a bench run measured and writes it out: a
+// Markdown table on stdout, the same figures as JSON and a PNG chart under
+// bench/results/.
+package results
 
 import (
 	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,24 +16,28 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redrtc/redrtc/bench/internal/limits"
+	"github.com/redrtc/redrtc/bench/internal/numfmt"
+	"github.com/redrtc/redrtc/bench/internal/procfs"
+	"github.com/redrtc/redrtc/bench/internal/target"
 	"golang.org/x/sys/unix"
 )
 
 // Results is everything one invocation measured.
 type Results struct {
-	Timestamp  string        `json:"timestamp"`
-	Command    string        `json:"command"`
-	Machine    Machine       `json:"machine"`
-	Limits     Limits        `json:"limits"`
-	Config     Config        `json:"config"`
-	Servers    []*serverKind `json:"servers"`
-	Idle       []IdleResult  `json:"idle,omitempty"`
-	Relay      []RelayResult `json:"relay,omitempty"`
-	Churn      []ChurnResult `json:"churn,omitempty"`
-	Notes      []string      `json:"notes,omitempty"`
-	Incomplete bool          `json:"incomplete,omitempty"`
-	Seconds    float64       `json:"seconds"`
-	Chart      string        `json:"chart,omitempty"`
+	Timestamp  string           `json:"timestamp"`
+	Command    string           `json:"command"`
+	Machine    Machine          `json:"machine"`
+	Limits     limits.Limits    `json:"limits"`
+	Settings   Settings         `json:"config"`
+	Servers    []*target.Server `json:"servers"`
+	Idle       []IdleResult     `json:"idle,omitempty"`
+	Relay      []RelayResult    `json:"relay,omitempty"`
+	Churn      []ChurnResult    `json:"churn,omitempty"`
+	Notes      []string         `json:"notes,omitempty"`
+	Incomplete bool             `json:"incomplete,omitempty"`
+	Seconds    float64          `json:"seconds"`
+	Chart      string           `json:"chart,omitempty"`
 	// Profiles are the files -profile wrote, relative to the results.
 	Profiles []string `json:"profiles,omitempty"`
 }
@@ -49,8 +52,9 @@ type Machine struct {
 	Hostname  string `json:"hostname,omitempty"`
 }
 
-func machineInfo() Machine {
-	m := Machine{Cores: cpuCount(), GoVersion: runtime.Version()}
+// MachineInfo describes this machine.
+func MachineInfo() Machine {
+	m := Machine{Cores: procfs.CPUs(), GoVersion: runtime.Version()}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		s := bufio.NewScanner(f)
 		for s.Scan() {
@@ -73,7 +77,9 @@ func machineInfo() Machine {
 	return m
 }
 
-func (r *Results) failed() bool {
+// Failed reports whether any server failed its smoke test or any
+// measurement failed its checks.
+func (r *Results) Failed() bool {
 	for _, k := range r.Servers {
 		if k.Smoke != "pass" && k.Smoke != "skipped" {
 			return true
@@ -97,16 +103,16 @@ func (r *Results) failed() bool {
 	return false
 }
 
-// writeOutputs prints the table and writes the JSON and the chart.
-func writeOutputs(res *Results, dir string, stdout, stderr io.Writer, began time.Time) {
+// WriteOutputs prints the table and writes the JSON and the chart.
+func WriteOutputs(res *Results, dir string, stdout, stderr io.Writer, began time.Time) {
 	res.Seconds = time.Since(began).Seconds()
-	stamp := resultStamp(began)
+	stamp := Stamp(began)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 	}
 	chartPath := filepath.Join(dir, stamp+".png")
 	if len(res.Idle)+len(res.Relay) > 0 {
-		if err := writeChart(res, chartPath); err != nil {
+		if err := WriteChart(res, chartPath); err != nil {
 			fmt.Fprintf(stderr, "bench: chart: %v\n", err)
 		} else {
 			res.Chart = filepath.Base(chartPath)
@@ -120,7 +126,7 @@ func writeOutputs(res *Results, dir string, stdout, stderr io.Writer, began time
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 	}
-	writeMarkdown(stdout, res)
+	WriteMarkdown(stdout, res)
 	fmt.Fprintf(stdout, "\nJSON: %s\n", jsonPath)
 	if res.Chart != "" {
 		fmt.Fprintf(stdout, "Chart: %s\n", chartPath)
@@ -130,8 +136,8 @@ func writeOutputs(res *Results, dir string, stdout, stderr io.Writer, began time
 	}
 }
 
-// resultStamp names a run's files: its JSON, chart and profiles.
-func resultStamp(began time.Time) string { return began.UTC().Format("20060102-150405") }
+// Stamp names a run's files: its JSON, chart and profiles.
+func Stamp(began time.Time) string { return began.UTC().Format("20060102-150405") }
 
 // ---- Markdown ----
 
@@ -253,7 +259,8 @@ func fmtNum(v float64, decimals int) string {
 	return b.String()
 }
 
-func writeMarkdown(w io.Writer, res *Results) {
+// WriteMarkdown writes the results table, the servers and the problems.
+func WriteMarkdown(w io.Writer, res *Results) {
 	var names []string
 	for _, k := range res.Servers {
 		names = append(names, k.Name)
@@ -261,11 +268,11 @@ func writeMarkdown(w io.Writer, res *Results) {
 	m := res.Machine
 	fmt.Fprintf(w, "## RedRTC benchmark — %s\n\n", res.Timestamp)
 	fmt.Fprintf(w, "Machine: %s, %d cores, %d MiB, %s, %s. Open files: %d per process (hard). Ceiling: %s clients (%s).\n\n",
-		m.CPU, m.Cores, m.MemoryMB, m.Kernel, m.GoVersion, res.Limits.NoFileHard, commas(res.Limits.Ceiling), res.Limits.CeilingBy)
-	c := res.Config
+		m.CPU, m.Cores, m.MemoryMB, m.Kernel, m.GoVersion, res.Limits.NoFileHard, numfmt.Commas(res.Limits.Ceiling), res.Limits.CeilingBy)
+	c := res.Settings
 	fmt.Fprintf(w, "Rooms of %d; connect rate with %d handshakes in flight. Relay: %v measured after %v warm-up, fixed rate %s msgs/s, then as fast as possible with %s messages in flight; "+
 		"mix per sender: offer (%d B SDP), answer, 4 ICE candidates (~%d B), round robin over room-mates. Churn: %d concurrent pairs for %v. %s\n\n",
-		c.RoomSize, c.ConnectPending, c.Duration, c.Warmup, fmtNum(c.Rate, 0), commas(c.Window), c.SDPBytes, c.CandidateBytes, c.ChurnPairs, c.ChurnDuration, freshness(res))
+		c.RoomSize, c.ConnectPending, c.Duration, c.Warmup, fmtNum(c.Rate, 0), numfmt.Commas(c.Window), c.SDPBytes, c.CandidateBytes, c.ChurnPairs, c.ChurnDuration, freshness(res))
 	if c.Repeat > 1 {
 		fmt.Fprintf(w, "Relay and churn ran %d times for each server, the servers taking turns: their figures are the median of the runs, with the lowest and highest in brackets, and ratios are of medians.\n\n", c.Repeat)
 	}
@@ -369,9 +376,11 @@ func buildRows(res *Results) []row {
 				}
 				cells[name] = f(x)
 			}
-			add(row{scenario: "idle", clients: commas(n), figure: figure, cells: cells, decimals: dec})
+			add(row{scenario: "idle", clients: numfmt.Commas(n), figure: figure, cells: cells, decimals: dec})
 		}
-		mk("connected + joined", 0, func(x IdleResult) cell { return cell{text: commas(x.Connected) + " + " + commas(x.Joined)} })
+		mk("connected + joined", 0, func(x IdleResult) cell {
+			return cell{text: numfmt.Commas(x.Connected) + " + " + numfmt.Commas(x.Joined)}
+		})
 		mk("connect rate (clients/s)", 0, func(x IdleResult) cell { return num(x.ConnectRate) })
 		mk("server RSS empty (MiB)", 1, func(x IdleResult) cell { return num(float64(x.RSSEmptyKB) / 1024) })
 		mk("server RSS joined (MiB)", 1, func(x IdleResult) cell { return num(float64(x.RSSJoinedKB) / 1024) })
@@ -403,7 +412,7 @@ func buildRows(res *Results) []row {
 				for name, xs := range sub {
 					cells[name] = runsCell(xs, dec, func(x RelayResult) bool { return x.Err != "" && x.Sent == 0 }, f)
 				}
-				add(row{scenario: scen, clients: commas(n), figure: figure, cells: cells, decimals: dec, noRatio: strings.HasPrefix(figure, "other")})
+				add(row{scenario: scen, clients: numfmt.Commas(n), figure: figure, cells: cells, decimals: dec, noRatio: strings.HasPrefix(figure, "other")})
 			}
 			if mode == "rate" {
 				mk("offered msgs/s", 0, func(x RelayResult) cell { return num(x.OfferedRate) })
@@ -418,10 +427,10 @@ func buildRows(res *Results) []row {
 			mk("other processes' CPU (% of one core)", 0, func(x RelayResult) cell { return num(x.OtherCPUPct) })
 			mk("delivered exactly once", 0, func(x RelayResult) cell {
 				if x.ExactlyOnce {
-					return cell{text: "yes, " + commas(int(x.Received)) + "/" + commas(int(x.Sent)), verdict: "yes"}
+					return cell{text: "yes, " + numfmt.Commas(int(x.Received)) + "/" + numfmt.Commas(int(x.Sent)), verdict: "yes"}
 				}
 				return cell{text: fmt.Sprintf("NO: %s/%s received, %d dup, %d phantom, %d misattributed, %d stale, %d malformed",
-					commas(int(x.Received)), commas(int(x.Sent)), x.Duplicates, x.Phantom, x.Misattributed, x.Stale, x.Malformed)}
+					numfmt.Commas(int(x.Received)), numfmt.Commas(int(x.Sent)), x.Duplicates, x.Phantom, x.Misattributed, x.Stale, x.Malformed)}
 			})
 		}
 	}
@@ -438,7 +447,7 @@ func buildRows(res *Results) []row {
 			for name, xs := range sub {
 				cells[name] = runsCell(xs, dec, func(x ChurnResult) bool { return x.Err != "" && x.Sessions == 0 }, f)
 			}
-			add(row{scenario: "churn", clients: commas(2*pairs) + " at once", figure: figure, cells: cells, decimals: dec, noRatio: strings.HasPrefix(figure, "other")})
+			add(row{scenario: "churn", clients: numfmt.Commas(2*pairs) + " at once", figure: figure, cells: cells, decimals: dec, noRatio: strings.HasPrefix(figure, "other")})
 		}
 		mk("sessions/s", 0, func(x ChurnResult) cell { return num(x.SessionsPerSec) })
 		mk("server CPU per session (µs)", 1, func(x ChurnResult) cell { return num(x.CPUPerSession) })
@@ -486,7 +495,7 @@ func writeProblems(w io.Writer, res *Results) {
 		}
 	}
 	for _, x := range res.Idle {
-		p := fmt.Sprintf("idle %s %s", x.Server, commas(x.Clients))
+		p := fmt.Sprintf("idle %s %s", x.Server, numfmt.Commas(x.Clients))
 		if x.Err != "" {
 			lines = append(lines, p+": ERROR "+x.Err)
 		}
@@ -494,7 +503,7 @@ func writeProblems(w io.Writer, res *Results) {
 		addMap(p+" error event", x.ServerErrors)
 	}
 	for _, x := range res.Relay {
-		p := fmt.Sprintf("relay %s %s %s%s", x.Mode, x.Server, commas(x.Clients), roundSuffix(x.Round, res.Config.Repeat))
+		p := fmt.Sprintf("relay %s %s %s%s", x.Mode, x.Server, numfmt.Commas(x.Clients), RoundSuffix(x.Round, res.Settings.Repeat))
 		if x.Err != "" {
 			lines = append(lines, p+": ERROR "+x.Err)
 		}
@@ -509,7 +518,7 @@ func writeProblems(w io.Writer, res *Results) {
 		addMap(p+" error event", x.ServerErrors)
 	}
 	for _, x := range res.Churn {
-		p := fmt.Sprintf("churn %s%s", x.Server, roundSuffix(x.Round, res.Config.Repeat))
+		p := fmt.Sprintf("churn %s%s", x.Server, RoundSuffix(x.Round, res.Settings.Repeat))
 		if x.Err != "" {
 			lines = append(lines, p+": ERROR "+x.Err)
 		}
@@ -528,16 +537,10 @@ func writeProblems(w io.Writer, res *Results) {
 	}
 }
 
-// ---- addresses ----
-
-func splitHostPort(hostport string) (string, string, error) {
-	return net.SplitHostPort(hostport)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
+// RoundSuffix names the run in progress when there is more than one.
+func RoundSuffix(round, rounds int) string {
+	if rounds <= 1 {
+		return ""
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return fmt.Sprintf(" (run %d of %d)", round+1, rounds)
 }

@@ -1,5 +1,5 @@
 // Command baseline is RedRTC's signaling protocol implemented the
-// conventional way, as the reference the benchmark (go run ./bench) compares
+// conventional way, as the reference the benchmark (make bench) compares
 // RedRTC against: net/http on a standard net listener, the upgrade done by
 // gobwas/ws, one reader goroutine and one writer goroutine per connection,
 // encoding/json for every message, and one mutex over the tables of clients

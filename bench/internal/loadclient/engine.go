@@ -1,11 +1,11 @@
-package main
-
-// The client side of the benchmark: an event-driven WebSocket client on raw
-// epoll. A worker process runs a few loops, each one goroutine with its own
-// epoll instance owning its connections outright, so that tens of thousands
-// of clients cost a few threads and about a kilobyte each, not two
-// goroutines each. Frames are built and parsed in place; only control
-// messages (client-id, participants, ...) go through encoding/json.
+// Package loadclient is the client side of the benchmark, run in worker
+// processes: an event-driven WebSocket client on raw epoll. A worker process
+// runs a few pollers, each one goroutine with its own epoll instance owning
+// its clients outright, so that tens of thousands of clients cost a few
+// threads and about a kilobyte each, not two goroutines each. Frames are
+// built and parsed in place; only control messages (client-id,
+// participants, ...) go through encoding/json.
+package loadclient
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/redrtc/redrtc/bench/internal/ipc"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,8 +42,8 @@ const (
 	wsGUID        = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 )
 
-// conn is one client connection, owned by its loop.
-type conn struct {
+// client is one client connection, owned by its poller.
+type client struct {
 	fd       int
 	state    uint8
 	writable bool
@@ -53,7 +54,7 @@ type conn struct {
 	failed   bool // counted as failed in the current step
 	stepDone bool // counted as done in the current step
 
-	idx  int // index in loop.clients (or in the pair)
+	idx  int // index in poller.clients (or in the pair)
 	src  int // source address index
 	key  [24]byte
 	id   []byte // client id, 36 bytes
@@ -80,19 +81,20 @@ const roomCap = 6
 
 type room struct {
 	name     string
-	members  []*conn // planned members that connected; reordered to the server's order
+	members  []*client // planned members that connected; reordered to the server's order
 	expected int
 }
 
-// loop is one event loop.
-type loop struct {
+// poller is one event loop: a goroutine and its epoll instance, owning its
+// clients outright.
+type poller struct {
 	id    int
 	w     *worker
 	epfd  int
 	evfd  int
 	evbuf [8]byte
 	evs   []unix.EpollEvent
-	byFD  []*conn
+	byFD  []*client
 	rbuf  []byte
 	enc   []byte
 	rng   uint64
@@ -102,13 +104,13 @@ type loop struct {
 	cmds  []*task
 	task  *task
 
-	dirty   []*conn // connections with queued output (see queue)
-	clients []*conn // long-lived clients (idle, relay)
-	first   int     // index of clients[0] among the worker's clients
+	dirty   []*client // connections with queued output (see queue)
+	clients []*client // long-lived clients (idle, relay)
+	first   int       // index of clients[0] among the worker's clients
 	rooms   []*room
-	byID    map[string]*conn
-	// src and dst are this loop's own copies of the worker's addresses:
-	// Bind and Connect write into the Sockaddr they are given, so loops
+	byID    map[string]*client
+	// src and dst are this poller's own copies of the worker's addresses:
+	// Bind and Connect write into the Sockaddr they are given, so pollers
 	// must not share them.
 	src []unix.SockaddrInet4
 	dst unix.SockaddrInet4
@@ -118,15 +120,15 @@ type loop struct {
 	cs churnState
 }
 
-// task is one step a loop runs to completion, then reports.
+// task is one step a poller runs to completion, then reports.
 type task struct {
-	cmd    Command
-	result chan<- loopResult
+	cmd    ipc.Command
+	result chan<- pollerResult
 }
 
-// loopResult is one loop's share of a Report.
-type loopResult struct {
-	rep Report
+// pollerResult is one poller's share of a Report.
+type pollerResult struct {
+	rep ipc.Report
 }
 
 // stepState counts progress through connect, join, leave and close.
@@ -144,7 +146,7 @@ type stepState struct {
 	lastDone time.Time
 }
 
-func newLoop(w *worker, id int) (*loop, error) {
+func newLoop(w *worker, id int) (*poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
@@ -157,7 +159,7 @@ func newLoop(w *worker, id int) (*loop, error) {
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}); err != nil {
 		return nil, fmt.Errorf("epoll_ctl: %w", err)
 	}
-	l := &loop{
+	l := &poller{
 		id:   id,
 		w:    w,
 		epfd: epfd,
@@ -166,7 +168,7 @@ func newLoop(w *worker, id int) (*loop, error) {
 		rbuf: make([]byte, readBufSize),
 		enc:  make([]byte, 0, 8192),
 		rng:  uint64(time.Now().UnixNano()) | 1,
-		byID: make(map[string]*conn),
+		byID: make(map[string]*client),
 		src:  slices.Clone(w.src),
 		dst:  w.dst,
 	}
@@ -174,8 +176,8 @@ func newLoop(w *worker, id int) (*loop, error) {
 	return l, nil
 }
 
-// submit hands a task to the loop from another goroutine.
-func (l *loop) submit(t *task) {
+// submit hands a task to the poller from another goroutine.
+func (l *poller) submit(t *task) {
 	l.cmdMu.Lock()
 	l.cmds = append(l.cmds, t)
 	l.cmdMu.Unlock()
@@ -184,7 +186,7 @@ func (l *loop) submit(t *task) {
 	_, _ = unix.Write(l.evfd, one[:])
 }
 
-func (l *loop) run() {
+func (l *poller) run() {
 	for {
 		timeout := l.waitMillis()
 		n, err := unix.EpollWait(l.epfd, l.evs, timeout)
@@ -215,7 +217,7 @@ func (l *loop) run() {
 }
 
 // takeCommands starts a queued task; it reports true when told to exit.
-func (l *loop) takeCommands() bool {
+func (l *poller) takeCommands() bool {
 	l.cmdMu.Lock()
 	cmds := l.cmds
 	l.cmds = nil
@@ -223,7 +225,7 @@ func (l *loop) takeCommands() bool {
 	for _, t := range cmds {
 		if t.cmd.Op == "exit" {
 			l.closeAll()
-			t.result <- loopResult{}
+			t.result <- pollerResult{}
 			return true
 		}
 		l.start(t)
@@ -232,7 +234,7 @@ func (l *loop) takeCommands() bool {
 }
 
 // waitMillis is how long epoll_wait may sleep.
-func (l *loop) waitMillis() int {
+func (l *poller) waitMillis() int {
 	if l.task == nil {
 		return -1
 	}
@@ -252,10 +254,10 @@ func (l *loop) waitMillis() int {
 
 // ---- connections ----
 
-func (l *loop) register(c *conn) {
+func (l *poller) register(c *client) {
 	for c.fd >= len(l.byFD) {
 		n := max(1024, 2*len(l.byFD))
-		grown := make([]*conn, n)
+		grown := make([]*client, n)
 		copy(grown, l.byFD)
 		l.byFD = grown
 	}
@@ -263,7 +265,7 @@ func (l *loop) register(c *conn) {
 }
 
 // dial starts a non-blocking connect from source address c.src.
-func (l *loop) dial(c *conn) error {
+func (l *poller) dial(c *client) error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("socket: %w", err)
@@ -300,7 +302,7 @@ func (l *loop) dial(c *conn) error {
 }
 
 // closeConn closes c's descriptor.
-func (l *loop) closeConn(c *conn) {
+func (l *poller) closeConn(c *client) {
 	if c.state == stClosed || c.state == stIdle {
 		c.state = stClosed
 		return
@@ -319,7 +321,7 @@ func (l *loop) closeConn(c *conn) {
 	}
 }
 
-func (l *loop) closeAll() {
+func (l *poller) closeAll() {
 	for _, c := range l.byFD {
 		if c != nil {
 			l.closeConn(c)
@@ -328,7 +330,7 @@ func (l *loop) closeAll() {
 }
 
 // handle reacts to one epoll event.
-func (l *loop) handle(c *conn, events uint32) {
+func (l *poller) handle(c *client, events uint32) {
 	if c.state == stConnecting {
 		if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
 			return
@@ -363,7 +365,7 @@ func errText(err error) string {
 }
 
 // write sends b now if it can and buffers what it cannot.
-func (l *loop) write(c *conn, b []byte) {
+func (l *poller) write(c *client, b []byte) {
 	if c.state == stClosed {
 		return
 	}
@@ -394,7 +396,7 @@ func (l *loop) write(c *conn, b []byte) {
 // queue appends b to c's output, to be written with whatever else c gets
 // this round by flushDirty: one write per connection per round, as a busy
 // client's socket would coalesce them anyway.
-func (l *loop) queue(c *conn, b []byte) {
+func (l *poller) queue(c *client, b []byte) {
 	if c.state == stClosed {
 		return
 	}
@@ -406,7 +408,7 @@ func (l *loop) queue(c *conn, b []byte) {
 }
 
 // flushDirty writes every connection's queued output.
-func (l *loop) flushDirty() {
+func (l *poller) flushDirty() {
 	for i, c := range l.dirty {
 		c.dirty = false
 		if c.state != stClosed && c.writable {
@@ -417,7 +419,7 @@ func (l *loop) flushDirty() {
 	l.dirty = l.dirty[:0]
 }
 
-func (l *loop) flush(c *conn) {
+func (l *poller) flush(c *client) {
 	for len(c.out) > 0 {
 		n, err := unix.Write(c.fd, c.out)
 		if err != nil {
@@ -443,7 +445,7 @@ func (l *loop) flush(c *conn) {
 // means the socket is drained, unless the peer has closed (hup): then the
 // end of the stream arrived with this edge, behind the data, and no other
 // edge will report it, so reading goes on until it is seen.
-func (l *loop) readable(c *conn, hup bool) {
+func (l *poller) readable(c *client, hup bool) {
 	for c.state != stClosed {
 		n, err := unix.Read(c.fd, l.rbuf)
 		if err != nil {
@@ -486,7 +488,7 @@ func (l *loop) readable(c *conn, hup bool) {
 
 // ---- handshake ----
 
-func (l *loop) sendUpgrade(c *conn) {
+func (l *poller) sendUpgrade(c *client) {
 	var raw [16]byte
 	binary.LittleEndian.PutUint64(raw[:8], l.rand())
 	binary.LittleEndian.PutUint64(raw[8:], l.rand())
@@ -510,7 +512,7 @@ var (
 
 // checkUpgrade checks the upgrade response headers in hdr; it returns what
 // is wrong, or "".
-func (c *conn) checkUpgrade(hdr []byte) string {
+func (c *client) checkUpgrade(hdr []byte) string {
 	if !bytes.HasPrefix(hdr, []byte("HTTP/1.1 101")) {
 		line, _, _ := bytes.Cut(hdr, []byte("\r\n"))
 		return "upgrade refused: " + string(line)
@@ -539,7 +541,7 @@ func (c *conn) checkUpgrade(hdr []byte) string {
 
 // process handles the complete frames at the start of d and returns the
 // bytes consumed.
-func (l *loop) process(c *conn, d []byte) int {
+func (l *poller) process(c *client, d []byte) int {
 	off := 0
 	if c.state == stHandshake {
 		end := bytes.Index(d, crlfcrlf)
@@ -604,7 +606,7 @@ func (l *loop) process(c *conn, d []byte) int {
 	return off
 }
 
-func (l *loop) frame(c *conn, fin bool, op ws.OpCode, p []byte) {
+func (l *poller) frame(c *client, fin bool, op ws.OpCode, p []byte) {
 	switch op {
 	case ws.OpPing:
 		l.sendFrame(c, ws.OpPong, p)
@@ -639,7 +641,7 @@ func (l *loop) frame(c *conn, fin bool, op ws.OpCode, p []byte) {
 }
 
 // sendFrame writes one masked frame.
-func (l *loop) sendFrame(c *conn, op ws.OpCode, p []byte) {
+func (l *poller) sendFrame(c *client, op ws.OpCode, p []byte) {
 	b := append(l.enc[:maxClientHeader], p...)
 	l.enc = b
 	l.write(c, l.finishFrame(b, op))
@@ -650,7 +652,7 @@ const maxClientHeader = 14
 
 // finishFrame masks the payload appended after maxClientHeader bytes of b,
 // writes the header in front of it and returns the whole frame.
-func (l *loop) finishFrame(b []byte, op ws.OpCode) []byte {
+func (l *poller) finishFrame(b []byte, op ws.OpCode) []byte {
 	payload := b[maxClientHeader:]
 	r := l.rand()
 	var mask [4]byte
@@ -679,7 +681,7 @@ func (l *loop) finishFrame(b []byte, op ws.OpCode) []byte {
 	return b[start:]
 }
 
-func (l *loop) rand() uint64 {
+func (l *poller) rand() uint64 {
 	// xorshift64*
 	x := l.rng
 	x ^= x >> 12
@@ -690,7 +692,7 @@ func (l *loop) rand() uint64 {
 }
 
 // sendText sends one text message built from parts.
-func (l *loop) sendText(c *conn, parts ...string) {
+func (l *poller) sendText(c *client, parts ...string) {
 	b := l.enc[:maxClientHeader]
 	for _, p := range parts {
 		b = append(b, p...)
@@ -700,7 +702,7 @@ func (l *loop) sendText(c *conn, parts ...string) {
 }
 
 // startClose sends a close frame; the server's close frame or EOF ends it.
-func (l *loop) startClose(c *conn) {
+func (l *poller) startClose(c *client) {
 	if c.state != stOpen {
 		l.closeConn(c)
 		return
@@ -747,7 +749,7 @@ func eventName(p []byte) (string, bool) {
 	return "", false
 }
 
-func (l *loop) message(c *conn, p []byte) {
+func (l *poller) message(c *client, p []byte) {
 	if name, ok := eventName(p); ok {
 		if name == "pong" {
 			return
@@ -786,7 +788,7 @@ func (l *loop) message(c *conn, p []byte) {
 }
 
 // count records one anomaly by description.
-func (l *loop) count(what string) {
+func (l *poller) count(what string) {
 	if l.st.reasons == nil {
 		l.st.reasons = make(map[string]int)
 	}

@@ -1,4 +1,4 @@
-package main
+package loadclient
 
 // The messages the relay step sends: offers and answers carrying a
 // browser-like SDP of about 3 KB, and ICE candidates of about 250 bytes, each

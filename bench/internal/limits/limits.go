@@ -1,17 +1,17 @@
-package main
-
-// The machine's limits, read before anything starts, and the largest number
-// of clients they allow: N is capped up front with a message naming the
-// limit, so that a run never fails half-way for want of descriptors, ports or
-// memory.
+// Package limits reads the machine's limits before anything starts, and the
+// largest number of clients they allow: N is capped up front with a message
+// naming the limit, so that a run never fails half-way for want of
+// descriptors, ports or memory.
+package limits
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/redrtc/redrtc/bench/internal/numfmt"
+	"github.com/redrtc/redrtc/bench/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,10 +20,10 @@ const (
 	serverReserve = 100
 	// workerReserve is the descriptors a worker needs besides its clients.
 	workerReserve = 200
-	// protocolMaxClients is the largest --clients either server accepts.
-	protocolMaxClients = 65536
-	// protocolMaxRooms is the largest --rooms either server accepts.
-	protocolMaxRooms = 10000
+	// ProtocolMaxClients is the largest --clients either server accepts.
+	ProtocolMaxClients = 65536
+	// ProtocolMaxRooms is the largest --rooms either server accepts.
+	ProtocolMaxRooms = 10000
 	// memPerClientKB is a generous estimate of server plus client memory per
 	// connection, for the memory check.
 	memPerClientKB = 160
@@ -51,9 +51,9 @@ type Limits struct {
 	CeilingBy string `json:"ceilingBy"`
 }
 
-// readLimits reads the limits; external means the server is not ours to
+// Read reads the limits; external means the server is not ours to
 // start, so its descriptor limit is not ours to know.
-func readLimits(wantSrc int, external bool) (Limits, error) {
+func Read(wantSrc int, external bool) (Limits, error) {
 	var l Limits
 	var rl unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
@@ -76,7 +76,7 @@ func readLimits(wantSrc int, external bool) (Limits, error) {
 			l.FilesOpen, _ = strconv.ParseInt(f[0], 10, 64)
 		}
 	}
-	l.MemAvailableKB = memAvailableKB()
+	l.MemAvailableKB = procfs.MemAvailableKB()
 	l.SrcIPs = usableSourceIPs(wantSrc)
 
 	hard := int(min(rl.Max, 1<<30))
@@ -88,7 +88,7 @@ func readLimits(wantSrc int, external bool) (Limits, error) {
 	// server's hard limit, which both keep); an external one may take more.
 	l.Ceiling, l.CeilingBy = 1<<30, "nothing this bench can see"
 	if !external {
-		l.Ceiling, l.CeilingBy = protocolMaxClients, "the servers' --clients accepts at most 65,536"
+		l.Ceiling, l.CeilingBy = ProtocolMaxClients, "the servers' --clients accepts at most 65,536"
 	}
 	lower := func(n int, why string) {
 		if n < l.Ceiling {
@@ -118,22 +118,6 @@ func readLimits(wantSrc int, external bool) (Limits, error) {
 	return l, nil
 }
 
-func memAvailableKB() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "MemAvailable:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
 // usableSourceIPs returns 127.0.0.2, 127.0.0.3, ... (up to n) that a socket
 // can bind to here.
 func usableSourceIPs(n int) []string {
@@ -155,28 +139,19 @@ func usableSourceIPs(n int) []string {
 	return ips
 }
 
-// capClients caps a requested N at the ceiling and explains why.
-func (l Limits) capClients(n int) (int, string) {
+// CapClients caps a requested N at the ceiling and explains why.
+func (l Limits) CapClients(n int) (int, string) {
 	if n <= l.Ceiling {
 		return n, ""
 	}
-	return l.Ceiling, fmt.Sprintf("N capped at %s (asked for %s): %s.", commas(l.Ceiling), commas(n), l.CeilingBy)
+	return l.Ceiling, fmt.Sprintf("N capped at %s (asked for %s): %s.", numfmt.Commas(l.Ceiling), numfmt.Commas(n), l.CeilingBy)
 }
 
-// commas writes n with thousands separators.
-func commas(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
+// RaiseNoFile raises the soft open-files limit to the hard one.
+func RaiseNoFile() {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
 	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrtc/redrtc/bench/internal/smoke"
+	"github.com/redrtc/redrtc/internal/conformance"
 )
 
 // startBaseline runs the baseline in-process on 127.0.0.1 with a free port.
@@ -33,7 +33,7 @@ func TestSmoke(t *testing.T) {
 	url := startBaseline(t, 64, 16)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := smoke.Run(ctx, url); err != nil {
+	if err := conformance.Run(ctx, url); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -42,12 +42,12 @@ func TestServerFull(t *testing.T) {
 	url := startBaseline(t, 1, 16)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, err := smoke.Dial(ctx, url, "a")
+	a, err := conformance.Dial(ctx, url, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	_, err = smoke.Dial(ctx, url, "b")
+	_, err = conformance.Dial(ctx, url, "b")
 	if err == nil {
 		t.Fatal("a second client was admitted past --clients 1")
 	}
@@ -58,12 +58,12 @@ func TestRoomLimit(t *testing.T) {
 	url := startBaseline(t, 8, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, err := smoke.Dial(ctx, url, "a")
+	a, err := conformance.Dial(ctx, url, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := smoke.Dial(ctx, url, "b")
+	b, err := conformance.Dial(ctx, url, "b")
 	if err != nil {
 		t.Fatal(err)
 	}

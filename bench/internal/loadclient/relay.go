@@ -1,4 +1,4 @@
-package main
+package loadclient
 
 // The relay step: every client of a complete room sends offers, answers and
 // ICE candidates to its room-mates, at a fixed rate or as fast as a window of
@@ -13,23 +13,24 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/gobwas/ws"
+	"github.com/redrtc/redrtc/bench/internal/ipc"
 )
 
-// relayBurst bounds the messages sent per loop round, so that reading keeps up.
+// relayBurst bounds the messages sent per poller round, so that reading keeps up.
 const relayBurst = 256
 
-// sendTick is how often a loop sending at a fixed rate wakes to send what
+// sendTick is how often a poller sending at a fixed rate wakes to send what
 // has fallen due (its epoll_wait timeout).
 const sendTick = time.Millisecond
 
 // sentStamp is the send time a fixed-rate message carries, from which its
-// latency is counted: the time it fell due, plus the sendTick the loop may
+// latency is counted: the time it fell due, plus the sendTick the poller may
 // take to wake for it, or the time it was really sent if that was sooner.
 // A message held back (the window full behind a slow server, the load
 // generator itself late) counts the wait as latency, as its sender would
 // have seen it; counting from the moment it finally went out would leave
 // exactly the slow stretches out (coordinated omission). seq is the
-// message's number among the loop's messages, from 0; the as-fast-as-
+// message's number among the poller's messages, from 0; the as-fast-as-
 // possible run (rate 0) has no schedule and stamps the time sent.
 func sentStamp(nowNs, startNs, seq int64, rate float64) int64 {
 	if rate <= 0 {
@@ -39,7 +40,7 @@ func sentStamp(nowNs, startNs, seq int64, rate float64) int64 {
 }
 
 // The fixed-rate schedule, both ways: message seq (from 0) falls due at
-// dueAt, and dueBy messages have fallen due by nowNs (the loop sends that
+// dueAt, and dueBy messages have fallen due by nowNs (the poller sends that
 // many), the two agreeing to within the nanosecond that rounding moves.
 func dueAt(startNs, seq int64, rate float64) int64 {
 	return startNs + int64(float64(seq+1)*1e9/rate)
@@ -50,20 +51,20 @@ func dueBy(startNs, nowNs int64, rate float64) int64 {
 }
 
 type relayState struct {
-	rate     float64 // msgs/s for this loop; 0 = as fast as possible
+	rate     float64 // msgs/s for this poller; 0 = as fast as possible
 	window   int64
 	startNs  int64
 	ms, me   int64 // the measured window, unix ns
 	drainEnd time.Time
 	sending  bool
-	senders  []*conn
+	senders  []*client
 	cursor   int
 	inflight int64
-	stats    RelayStats
+	stats    ipc.RelayStats
 	hist     *hdrhistogram.Histogram
 }
 
-func (l *loop) startRelay(cmd Command) {
+func (l *poller) startRelay(cmd ipc.Command) {
 	rs := &l.rs
 	*rs = relayState{
 		rate:    cmd.Rate,
@@ -72,7 +73,7 @@ func (l *loop) startRelay(cmd Command) {
 		ms:      cmd.MeasureStart,
 		me:      cmd.MeasureEnd,
 		sending: true,
-		hist:    newHist(),
+		hist:    ipc.NewHist(),
 	}
 	for _, c := range l.clients {
 		c.k = 0
@@ -90,7 +91,7 @@ func (l *loop) startRelay(cmd Command) {
 	}
 }
 
-func (l *loop) relayProgress() {
+func (l *poller) relayProgress() {
 	rs := &l.rs
 	nowNs := l.now.UnixNano()
 	if rs.sending && nowNs >= rs.me {
@@ -130,7 +131,7 @@ func (l *loop) relayProgress() {
 var relayCycle = [...]int{kindOffer, kindAnswer, kindCandidate, kindCandidate, kindCandidate, kindCandidate}
 
 // sendRelay sends c's next message.
-func (l *loop) sendRelay(c *conn) {
+func (l *poller) sendRelay(c *client) {
 	rs := &l.rs
 	r := c.room
 	n := uint32(len(r.members))
@@ -165,7 +166,7 @@ func (l *loop) sendRelay(c *conn) {
 }
 
 // onRelay accounts for a relayed message received by c.
-func (l *loop) onRelay(c *conn, event string, p []byte) {
+func (l *poller) onRelay(c *client, event string, p []byte) {
 	if c.pair != nil {
 		l.churnEvent(c, evRelay, p)
 		return
@@ -227,11 +228,11 @@ func (l *loop) onRelay(c *conn, event string, p []byte) {
 	}
 }
 
-func (l *loop) finishRelay() {
+func (l *poller) finishRelay() {
 	rs := &l.rs
 	st := rs.stats
 	st.Hist = rs.hist.Export()
-	rep := Report{
+	rep := ipc.Report{
 		Total:   len(rs.senders),
 		Done:    len(rs.senders),
 		Reasons: l.st.reasons,

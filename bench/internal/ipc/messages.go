@@ -1,8 +1,8 @@
-package main
-
-// The coordinator drives its worker processes with one JSON object per line
-// on their standard input and reads one Report per line from their standard
+// Package ipc is the wire format between the bench's coordinator and its
+// worker processes: the coordinator writes one Command per line, as JSON, on
+// a worker's standard input and reads one Report per line from its standard
 // output. Every step carries its own deadline, so no step can hang.
+package ipc
 
 import (
 	"maps"
@@ -88,7 +88,9 @@ type ChurnStats struct {
 // Latency histograms are in microseconds, 1 µs to 60 s, 3 significant digits.
 const histMax = 60_000_000
 
-func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, histMax, 3) }
+// NewHist is a latency histogram in nanoseconds, 1 ns to histMax, to three
+// significant digits, as every worker and the coordinator use.
+func NewHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, histMax, 3) }
 
 func mergeSnap(a, b *hdrhistogram.Snapshot) *hdrhistogram.Snapshot {
 	switch {
@@ -114,8 +116,8 @@ func addCounts(dst *map[string]int, src map[string]int) {
 	}
 }
 
-// merge adds o into r.
-func (r *Report) merge(o Report) {
+// Merge adds o into r.
+func (r *Report) Merge(o Report) {
 	if r.Op == "" {
 		r.Op = o.Op
 	}
@@ -168,8 +170,8 @@ func (r *Report) merge(o Report) {
 	}
 }
 
-// clone copies the maps so that merging into the copy leaves r alone.
-func (r Report) clone() Report {
+// Clone copies the maps so that merging into the copy leaves r alone.
+func (r Report) Clone() Report {
 	r.Reasons = maps.Clone(r.Reasons)
 	r.Errors = maps.Clone(r.Errors)
 	return r

@@ -1,4 +1,4 @@
-package main
+package orchestrate
 
 // The coordinator's side of the worker processes.
 
@@ -13,15 +13,18 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/redrtc/redrtc/bench/internal/ipc"
+	"github.com/redrtc/redrtc/bench/internal/loadclient"
 )
 
 // workerProc is one worker process.
 type workerProc struct {
 	cmd     *exec.Cmd
 	in      io.WriteCloser
-	replies chan Report
+	replies chan ipc.Report
 	done    chan struct{}
-	setup   Command
+	setup   ipc.Command
 }
 
 // pool is the worker processes of one measurement.
@@ -47,14 +50,14 @@ func planWorkers(n, roomSize, perWorker, minWorkers int) [][2]int {
 }
 
 // startPool starts one worker per share and sets each up.
-func startPool(ctx context.Context, base Command, shares [][2]int) (*pool, error) {
+func startPool(ctx context.Context, base ipc.Command, shares [][2]int) (*pool, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	p := &pool{}
 	for _, sh := range shares {
-		cmd := exec.Command(exe, "-worker")
+		cmd := exec.Command(exe, loadclient.WorkerFlag)
 		cmd.Stderr = os.Stderr
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		in, err := cmd.StdinPipe()
@@ -71,12 +74,12 @@ func startPool(ctx context.Context, base Command, shares [][2]int) (*pool, error
 			p.stop()
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
-		w := &workerProc{cmd: cmd, in: in, replies: make(chan Report, 4), done: make(chan struct{})}
+		w := &workerProc{cmd: cmd, in: in, replies: make(chan ipc.Report, 4), done: make(chan struct{})}
 		go func() {
 			defer close(w.done)
 			dec := json.NewDecoder(bufio.NewReaderSize(out, 1<<20))
 			for {
-				var r Report
+				var r ipc.Report
 				if err := dec.Decode(&r); err != nil {
 					_ = cmd.Wait()
 					return
@@ -94,7 +97,7 @@ func startPool(ctx context.Context, base Command, shares [][2]int) (*pool, error
 		p.workers = append(p.workers, w)
 		p.clients += sh[1]
 	}
-	reps, err := p.each(ctx, func(w *workerProc) Command { return w.setup }, 30*time.Second)
+	reps, err := p.each(ctx, func(w *workerProc) ipc.Command { return w.setup }, 30*time.Second)
 	if err != nil {
 		p.stop()
 		return nil, err
@@ -110,8 +113,8 @@ func startPool(ctx context.Context, base Command, shares [][2]int) (*pool, error
 
 // each sends every worker its command and collects the replies; a worker
 // that does not answer within timeout is killed.
-func (p *pool) each(ctx context.Context, cmdFor func(w *workerProc) Command, timeout time.Duration) ([]Report, error) {
-	reps := make([]Report, len(p.workers))
+func (p *pool) each(ctx context.Context, cmdFor func(w *workerProc) ipc.Command, timeout time.Duration) ([]ipc.Report, error) {
+	reps := make([]ipc.Report, len(p.workers))
 	errs := make([]error, len(p.workers))
 	var wg sync.WaitGroup
 	for i, w := range p.workers {
@@ -150,11 +153,11 @@ func (p *pool) each(ctx context.Context, cmdFor func(w *workerProc) Command, tim
 }
 
 // all runs cmd on every worker and merges the reports.
-func (p *pool) all(ctx context.Context, cmd Command, timeout time.Duration) (Report, error) {
-	reps, err := p.each(ctx, func(*workerProc) Command { return cmd }, timeout)
-	var merged Report
+func (p *pool) all(ctx context.Context, cmd ipc.Command, timeout time.Duration) (ipc.Report, error) {
+	reps, err := p.each(ctx, func(*workerProc) ipc.Command { return cmd }, timeout)
+	var merged ipc.Report
 	for _, r := range reps {
-		merged.merge(r)
+		merged.Merge(r)
 	}
 	merged.Op = cmd.Op
 	if err == nil && merged.Err != "" {
@@ -166,7 +169,7 @@ func (p *pool) all(ctx context.Context, cmd Command, timeout time.Duration) (Rep
 // stop asks the workers to exit and kills those that do not.
 func (p *pool) stop() {
 	for _, w := range p.workers {
-		b, _ := json.Marshal(Command{Op: "exit"})
+		b, _ := json.Marshal(ipc.Command{Op: "exit"})
 		_, _ = w.in.Write(append(b, '\n'))
 		_ = w.in.Close()
 	}

@@ -1,4 +1,4 @@
-package main
+package orchestrate
 
 // With -profile, every server the bench starts that has a --debug-addr flag
 // (RedRTC, the baseline and the floor each have one) runs with Go's profiler
@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redrtc/redrtc/bench/internal/target"
 	"github.com/redrtc/redrtc/internal/debugserve"
 )
 
@@ -60,8 +61,8 @@ func (pr *profiler) fileName(base, kind string) string {
 
 // profileBase names a profile by server, scenario and the rest of what it
 // measured.
-func profileBase(p *serverProc, scenario string, rest ...any) string {
-	parts := []string{strings.ToLower(p.kind.Name), scenario}
+func profileBase(p *target.Process, scenario string, rest ...any) string {
+	parts := []string{strings.ToLower(p.Server.Name), scenario}
 	for _, r := range rest {
 		parts = append(parts, fmt.Sprint(r))
 	}
@@ -75,7 +76,7 @@ func profileBase(p *serverProc, scenario string, rest ...any) string {
 // every message, CPU that the bench measures.
 // A GODEBUG already in the bench's environment is kept, with
 // memprofilerate added to it.
-func (pr *profiler) heapEnv(k *serverKind) []string {
+func (pr *profiler) heapEnv(k *target.Server) []string {
 	if pr == nil || !k.Profiled {
 		return nil
 	}
@@ -88,8 +89,8 @@ func (pr *profiler) heapEnv(k *serverKind) []string {
 
 // heap takes a heap profile of p now, after a collection (gc=1), so that it
 // counts live memory only.
-func (pr *profiler) heap(ctx context.Context, p *serverProc, base string) {
-	if pr == nil || p.debugHost == "" {
+func (pr *profiler) heap(ctx context.Context, p *target.Process, base string) {
+	if pr == nil || p.DebugHost == "" {
 		return
 	}
 	pr.fetch(ctx, p, "heap?gc=1", pr.fileName(base, "heap"), 30*time.Second)
@@ -103,8 +104,8 @@ var errRunFailed = errors.New("abandoned: the run it covers failed")
 // seconds (the profiler's unit), in the background. wait(false) returns once
 // it is saved or has failed; wait(true), for a run that failed, abandons it
 // at once (Go's profiler stops when its client goes) and records why.
-func (pr *profiler) cpu(ctx context.Context, p *serverProc, base string, start time.Time, d time.Duration) (wait func(abandon bool)) {
-	if pr == nil || p.debugHost == "" {
+func (pr *profiler) cpu(ctx context.Context, p *target.Process, base string, start time.Time, d time.Duration) (wait func(abandon bool)) {
+	if pr == nil || p.DebugHost == "" {
 		return func(bool) {}
 	}
 	secs := max(1, int(math.Ceil(d.Seconds())))
@@ -131,8 +132,8 @@ func (pr *profiler) cpu(ctx context.Context, p *serverProc, base string, start t
 }
 
 // fetch saves what p's /debug/pprof/<query> answers as name.
-func (pr *profiler) fetch(ctx context.Context, p *serverProc, query, name string, timeout time.Duration) {
-	if err := pr.save(ctx, "http://"+p.debugHost+"/debug/pprof/"+query, name, timeout); err != nil {
+func (pr *profiler) fetch(ctx context.Context, p *target.Process, query, name string, timeout time.Duration) {
+	if err := pr.save(ctx, "http://"+p.DebugHost+"/debug/pprof/"+query, name, timeout); err != nil {
 		if cause := context.Cause(ctx); cause != nil {
 			err = cause
 		}

@@ -1,4 +1,4 @@
-package main
+package results
 
 // The PNG chart: server memory against connected clients, server CPU per
 // relayed message against clients, and the relay latency distribution at the
@@ -11,6 +11,8 @@ import (
 	"os"
 	"sort"
 
+	"github.com/redrtc/redrtc/bench/internal/numfmt"
+	"github.com/redrtc/redrtc/bench/internal/target"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -20,10 +22,11 @@ import (
 )
 
 var serverColors = map[string]color.Color{
-	"RedRTC":   color.RGBA{R: 0xc0, G: 0x20, B: 0x20, A: 0xff},
-	"baseline": color.RGBA{R: 0x20, G: 0x50, B: 0xb0, A: 0xff},
-	"external": color.RGBA{R: 0x20, G: 0x90, B: 0x40, A: 0xff},
-	floorName:  color.RGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff},
+	"RedRTC":           color.RGBA{R: 0xc0, G: 0x20, B: 0x20, A: 0xff},
+	"baseline":         color.RGBA{R: 0x20, G: 0x50, B: 0xb0, A: 0xff},
+	"external":         color.RGBA{R: 0x20, G: 0x90, B: 0x40, A: 0xff},
+	target.CompareName: color.RGBA{R: 0xe0, G: 0x80, B: 0x10, A: 0xff},
+	target.FloorName:   color.RGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff},
 }
 
 func colorOf(name string) color.Color {
@@ -78,7 +81,7 @@ func serverNames(res *Results) []string {
 func memoryPlot(res *Results) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Server memory vs connected clients"
-	p.X.Label.Text = "connected clients (in rooms of " + fmt.Sprint(res.Config.RoomSize) + ")"
+	p.X.Label.Text = "connected clients (in rooms of " + fmt.Sprint(res.Settings.RoomSize) + ")"
 	p.Y.Label.Text = "VmRSS (MiB)"
 	p.X.Tick.Marker = countTicks{}
 	p.Legend.Top, p.Legend.Left = true, true
@@ -107,8 +110,8 @@ func memoryPlot(res *Results) (*plot.Plot, error) {
 func cpuPlot(res *Results) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Server CPU per relayed message"
-	if res.Config.Repeat > 1 {
-		p.Title.Text += fmt.Sprintf(" (median of %d runs)", res.Config.Repeat)
+	if res.Settings.Repeat > 1 {
+		p.Title.Text += fmt.Sprintf(" (median of %d runs)", res.Settings.Repeat)
 	}
 	p.X.Label.Text = "clients"
 	p.Y.Label.Text = "CPU µs per message"
@@ -132,7 +135,7 @@ func cpuPlot(res *Results) (*plot.Plot, error) {
 				top = max(top, m)
 			}
 			sort.Slice(pts, func(i, j int) bool { return pts[i].X < pts[j].X })
-			label := name + " @ " + fmtNum(res.Config.Rate, 0) + " msgs/s"
+			label := name + " @ " + fmtNum(res.Settings.Rate, 0) + " msgs/s"
 			if mode == "max" {
 				label = name + ", as fast as possible"
 			}
@@ -157,9 +160,9 @@ func latencyPlot(res *Results) (*plot.Plot, error) {
 		}
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Relay latency at %s msgs/s, %s clients", fmtNum(res.Config.Rate, 0), commas(top))
-	if res.Config.Repeat > 1 {
-		p.Title.Text += fmt.Sprintf(" (the median run by p99 of %d)", res.Config.Repeat)
+	p.Title.Text = fmt.Sprintf("Relay latency at %s msgs/s, %s clients", fmtNum(res.Settings.Rate, 0), numfmt.Commas(top))
+	if res.Settings.Repeat > 1 {
+		p.Title.Text += fmt.Sprintf(" (the median run by p99 of %d)", res.Settings.Repeat)
 	}
 	p.X.Label.Text = "percentile"
 	p.Y.Label.Text = "latency (ms)"
@@ -204,8 +207,8 @@ func latencyPlot(res *Results) (*plot.Plot, error) {
 	return p, nil
 }
 
-// writeChart draws the three panels side by side into a PNG.
-func writeChart(res *Results, path string) error {
+// WriteChart draws the three panels side by side into a PNG.
+func WriteChart(res *Results, path string) error {
 	mem, err := memoryPlot(res)
 	if err != nil {
 		return err

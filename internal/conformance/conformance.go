@@ -1,8 +1,11 @@
-// Package smoke is the protocol smoke test that every server the benchmark
-// measures must pass first: RedRTC, the goroutine-per-connection baseline, or
-// any compatible server given by URL. It checks the handshake, client-id,
-// rooms and their announcements, relaying, ping/pong, errors and leaving.
-package smoke
+// Package conformance is the protocol conformance suite (docs/protocol.md):
+// loop's tests run it against an in-process server, and every server the
+// benchmark measures must pass it first: RedRTC, the goroutine-per-connection
+// baseline, or any compatible server given by URL. It checks /healthz, the
+// handshake, client-id, rooms and their announcements, relaying, ping/pong,
+// errors and leaving. It speaks over a real socket only, so that it checks
+// what a client sees, whatever the server is written in.
+package conformance
 
 import (
 	"bytes"
@@ -231,7 +234,7 @@ func (s *session) run() error {
 	}
 
 	// a creates the room, b joins it.
-	room := fmt.Sprintf("smoke-%d", time.Now().UnixNano())
+	room := fmt.Sprintf("conformance-%d", time.Now().UnixNano())
 	if err := a.Send("join-room", map[string]any{"roomId": room}); err != nil {
 		return err
 	}

@@ -1,6 +1,6 @@
-package main
+package loadclient
 
-// The steps a loop runs on its long-lived clients: connect, join, leave and
+// The steps a poller runs on its long-lived clients: connect, join, leave and
 // close, each counted client by client, each bounded by a deadline. Relay and
 // churn are in relay.go and churn.go.
 
@@ -8,12 +8,14 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/redrtc/redrtc/bench/internal/ipc"
 )
 
-// start begins a task on the loop goroutine.
-func (l *loop) start(t *task) {
+// start begins a task on the poller goroutine.
+func (l *poller) start(t *task) {
 	if l.task != nil { // the coordinator never overlaps steps
-		t.result <- loopResult{rep: Report{Op: t.cmd.Op, Err: "loop busy with " + l.task.cmd.Op}}
+		t.result <- pollerResult{rep: ipc.Report{Op: t.cmd.Op, Err: "loop busy with " + l.task.cmd.Op}}
 		return
 	}
 	l.task = t
@@ -38,14 +40,14 @@ func (l *loop) start(t *task) {
 	case "churn":
 		l.startChurn(t.cmd)
 	default:
-		l.finish(Report{Err: "unknown op " + t.cmd.Op})
+		l.finish(ipc.Report{Err: "unknown op " + t.cmd.Op})
 		return
 	}
 	l.progress()
 }
 
 // progress advances the running task; called after every epoll round.
-func (l *loop) progress() {
+func (l *poller) progress() {
 	switch l.task.cmd.Op {
 	case "relay":
 		l.relayProgress()
@@ -67,16 +69,16 @@ func (l *loop) progress() {
 	}
 }
 
-// finish reports the task's result and frees the loop for the next one.
-func (l *loop) finish(rep Report) {
+// finish reports the task's result and frees the poller for the next one.
+func (l *poller) finish(rep ipc.Report) {
 	t := l.task
 	l.task = nil
 	rep.Op = t.cmd.Op
-	t.result <- loopResult{rep: rep}
+	t.result <- pollerResult{rep: rep}
 }
 
 // finishStep reports a connect, join, leave or close step.
-func (l *loop) finishStep() {
+func (l *poller) finishStep() {
 	st := &l.st
 	if st.op == "join" {
 		l.checkRooms()
@@ -87,7 +89,7 @@ func (l *loop) finishStep() {
 		}
 		l.rooms = nil
 	}
-	rep := Report{
+	rep := ipc.Report{
 		Total:   st.total,
 		Done:    st.done,
 		Failed:  st.failed,
@@ -103,8 +105,8 @@ func (l *loop) finishStep() {
 
 // beginStep marks which clients take part in a step; the others are left
 // out of its counts.
-func (l *loop) beginStep(takesPart func(c *conn) bool) []*conn {
-	var part []*conn
+func (l *poller) beginStep(takesPart func(c *client) bool) []*client {
+	var part []*client
 	for _, c := range l.clients {
 		c.failed = false
 		if takesPart(c) {
@@ -118,7 +120,7 @@ func (l *loop) beginStep(takesPart func(c *conn) bool) []*conn {
 	return part
 }
 
-func (l *loop) markDone(c *conn) {
+func (l *poller) markDone(c *client) {
 	if c.stepDone || c.failed || l.task == nil {
 		return
 	}
@@ -127,7 +129,7 @@ func (l *loop) markDone(c *conn) {
 	l.st.lastDone = l.now
 }
 
-func (l *loop) markFailed(c *conn, reason string) {
+func (l *poller) markFailed(c *client, reason string) {
 	if c.stepDone || c.failed || l.task == nil {
 		return
 	}
@@ -137,7 +139,7 @@ func (l *loop) markFailed(c *conn, reason string) {
 }
 
 // stepTimeout fails every client still waiting at the deadline.
-func (l *loop) stepTimeout() {
+func (l *poller) stepTimeout() {
 	reason := l.st.op + ": no answer within the deadline"
 	for _, c := range l.clients {
 		if !c.stepDone && !c.failed {
@@ -152,13 +154,13 @@ func (l *loop) stepTimeout() {
 
 // ---- connect ----
 
-func (l *loop) startConnect() {
-	l.beginStep(func(c *conn) bool { return c.state == stIdle })
+func (l *poller) startConnect() {
+	l.beginStep(func(c *client) bool { return c.state == stIdle })
 	l.st.next = 0
 }
 
 // connectMore starts connections while fewer than MaxPending are in flight.
-func (l *loop) connectMore() {
+func (l *poller) connectMore() {
 	st := &l.st
 	limit := max(1, l.w.cfg.MaxPending)
 	for st.pending < limit && st.next < len(l.clients) {
@@ -177,7 +179,7 @@ func (l *loop) connectMore() {
 }
 
 // onReady is called when c got its client-id.
-func (l *loop) onReady(c *conn) {
+func (l *poller) onReady(c *client) {
 	if c.pair != nil {
 		l.churnEvent(c, evReady, nil)
 		return
@@ -192,14 +194,14 @@ func (l *loop) onReady(c *conn) {
 
 // ---- join ----
 
-func (l *loop) startJoin() {
+func (l *poller) startJoin() {
 	joiners := l.w.cfg.Joiners
-	part := l.beginStep(func(c *conn) bool {
+	part := l.beginStep(func(c *client) bool {
 		global := l.w.cfg.First + l.first + c.idx
 		return c.ready && c.state == stOpen && (joiners <= 0 || global < joiners)
 	})
 	// Rooms are planned by global client index, so that every room lives
-	// in one loop of one worker; only clients that connected are in them.
+	// in one poller of one worker; only clients that connected are in them.
 	l.rooms = l.rooms[:0]
 	var cur *room
 	curIdx := -1
@@ -224,7 +226,7 @@ func (l *loop) startJoin() {
 	}
 }
 
-func (l *loop) onParticipants(c *conn) {
+func (l *poller) onParticipants(c *client) {
 	if c.pair != nil {
 		l.churnEvent(c, evParticipants, nil)
 		return
@@ -240,7 +242,7 @@ func (l *loop) onParticipants(c *conn) {
 
 // memberLost lowers a room's expected size when a member fails while
 // joining; the server announces the departure to the others.
-func (l *loop) memberLost(c *conn) {
+func (l *poller) memberLost(c *client) {
 	r := c.room
 	if r == nil || l.task == nil || l.st.op != "join" {
 		return
@@ -256,9 +258,9 @@ func (l *loop) memberLost(c *conn) {
 
 // checkRooms verifies that the members of every room agree on its
 // participants, and puts them in the server's join order.
-func (l *loop) checkRooms() {
+func (l *poller) checkRooms() {
 	for _, r := range l.rooms {
-		var alive []*conn
+		var alive []*client
 		for _, c := range r.members {
 			if c.complete && c.state == stOpen {
 				alive = append(alive, c)
@@ -276,7 +278,7 @@ func (l *loop) checkRooms() {
 			}
 		}
 		if consistent {
-			members := make([]*conn, 0, len(order))
+			members := make([]*client, 0, len(order))
 			for _, id := range order {
 				m := l.byID[id]
 				if m == nil || m.room != r {
@@ -302,15 +304,15 @@ func (l *loop) checkRooms() {
 
 // ---- leave ----
 
-func (l *loop) startLeave() {
-	part := l.beginStep(func(c *conn) bool { return c.room != nil && c.state == stOpen })
+func (l *poller) startLeave() {
+	part := l.beginStep(func(c *client) bool { return c.room != nil && c.state == stOpen })
 	for _, c := range part {
 		c.left = false
 		l.sendText(c, `{"event":"leave-room","data":{}}`)
 	}
 }
 
-func (l *loop) onLeft(c *conn) {
+func (l *poller) onLeft(c *client) {
 	if c.pair != nil {
 		l.churnEvent(c, evLeft, nil)
 		return
@@ -323,15 +325,15 @@ func (l *loop) onLeft(c *conn) {
 
 // ---- close ----
 
-func (l *loop) startCloseStep() {
-	part := l.beginStep(func(c *conn) bool { return c.state == stOpen })
+func (l *poller) startCloseStep() {
+	part := l.beginStep(func(c *client) bool { return c.state == stOpen })
 	for _, c := range part {
 		l.startClose(c)
 	}
 }
 
 // closedCleanly ends a close handshake.
-func (l *loop) closedCleanly(c *conn) {
+func (l *poller) closedCleanly(c *client) {
 	l.closeConn(c)
 	if c.pair != nil {
 		l.churnEvent(c, evClosed, nil)
@@ -345,12 +347,12 @@ func (l *loop) closedCleanly(c *conn) {
 // ---- failures ----
 
 // connFailed: a connection could not be set up.
-func (l *loop) connFailed(c *conn, reason string) {
+func (l *poller) connFailed(c *client, reason string) {
 	l.connLost(c, reason)
 }
 
 // connEOF: the server closed the connection.
-func (l *loop) connEOF(c *conn) {
+func (l *poller) connEOF(c *client) {
 	if c.state == stClosing {
 		l.closedCleanly(c)
 		return
@@ -359,7 +361,7 @@ func (l *loop) connEOF(c *conn) {
 }
 
 // connLost: a connection ended without a close handshake.
-func (l *loop) connLost(c *conn, reason string) {
+func (l *poller) connLost(c *client, reason string) {
 	wasConnecting := c.state == stConnecting || c.state == stHandshake || (c.state == stOpen && !c.ready)
 	l.closeConn(c)
 	if c.pair != nil {
@@ -392,7 +394,7 @@ func (l *loop) connLost(c *conn, reason string) {
 
 // onError counts an error event; it fails the client's step when it answers
 // that step's request.
-func (l *loop) onError(c *conn, code, msg, event string) {
+func (l *poller) onError(c *client, code, msg, event string) {
 	if l.st.errs == nil {
 		l.st.errs = make(map[string]int)
 	}

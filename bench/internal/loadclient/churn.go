@@ -1,4 +1,4 @@
-package main
+package loadclient
 
 // The churn step: pairs of clients, over and over, connect, wait for their
 // client-ids, join a fresh room, exchange one offer and one answer, leave,
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/redrtc/redrtc/bench/internal/ipc"
 )
 
 // Churn events.
@@ -36,7 +37,7 @@ const (
 
 type pair struct {
 	idx   int
-	c     [2]*conn // c[0] offers, c[1] answers
+	c     [2]*client // c[0] offers, c[1] answers
 	stage int
 	got   [2]bool // which side finished the current stage
 	room  string
@@ -51,26 +52,26 @@ type churnState struct {
 	timeout  time.Duration
 	pairs    []*pair
 	nextSrc  int
-	stats    ChurnStats
+	stats    ipc.ChurnStats
 	hist     *hdrhistogram.Histogram
 	errs     map[string]int
 }
 
-func (l *loop) startChurn(cmd Command) {
+func (l *poller) startChurn(cmd ipc.Command) {
 	cs := &l.cs
 	*cs = churnState{
 		ms:      cmd.MeasureStart,
 		me:      cmd.MeasureEnd,
 		running: true,
 		timeout: 10 * time.Second,
-		hist:    newHist(),
+		hist:    ipc.NewHist(),
 		errs:    make(map[string]int),
 		nextSrc: l.id * 7919,
 	}
 	for i := 0; i < cmd.Pairs; i++ {
 		p := &pair{idx: i}
 		for r := range p.c {
-			p.c[r] = &conn{fd: -1, state: stIdle, pair: p, role: r}
+			p.c[r] = &client{fd: -1, state: stIdle, pair: p, role: r}
 		}
 		cs.pairs = append(cs.pairs, p)
 	}
@@ -80,7 +81,7 @@ func (l *loop) startChurn(cmd Command) {
 	}
 }
 
-func (l *loop) pairStart(p *pair) {
+func (l *poller) pairStart(p *pair) {
 	cs := &l.cs
 	p.stage = pConnecting
 	p.got = [2]bool{}
@@ -100,7 +101,7 @@ func (l *loop) pairStart(p *pair) {
 }
 
 // churnFail abandons a pair's session and, while running, starts another.
-func (l *loop) churnFail(p *pair, reason string) {
+func (l *poller) churnFail(p *pair, reason string) {
 	cs := &l.cs
 	if p.stage == pIdle {
 		return
@@ -129,7 +130,7 @@ func (p *pair) both(side int) bool {
 	return false
 }
 
-func (l *loop) churnEvent(c *conn, ev int, msg []byte) {
+func (l *poller) churnEvent(c *client, ev int, msg []byte) {
 	p := c.pair
 	a, b := p.c[0], p.c[1]
 	switch {
@@ -197,7 +198,7 @@ func relayFrom(msg []byte, event string, from []byte) bool {
 	return ok && bytes.Equal(f, from)
 }
 
-func (l *loop) pairDone(p *pair) {
+func (l *poller) pairDone(p *pair) {
 	cs := &l.cs
 	p.stage = pIdle
 	cs.stats.Sessions += 2
@@ -211,7 +212,7 @@ func (l *loop) pairDone(p *pair) {
 	}
 }
 
-func (l *loop) churnProgress() {
+func (l *poller) churnProgress() {
 	cs := &l.cs
 	if cs.running && l.now.UnixNano() >= cs.me {
 		cs.running = false
@@ -249,7 +250,7 @@ func (l *loop) churnProgress() {
 	st := cs.stats
 	st.Hist = cs.hist.Export()
 	errs := cs.errs
-	rep := Report{
+	rep := ipc.Report{
 		Total:   len(cs.pairs),
 		Done:    len(cs.pairs),
 		Reasons: l.st.reasons,

@@ -34,44 +34,43 @@ const (
 )
 
 // Config is the whole configuration of a Server. Zero fields mean the
-// defaults documented on each; Start validates it once, and nothing reads
-// flags or globals after that.
+// defaults; Start validates it once, and nothing reads flags or globals after
+// that. Each numeric field's flag, range and default are in one place, the
+// table Limits returns, which the command line and the docs read too.
 type Config struct {
-	// Port to listen on; 0 means any free port (Server.Addr reports it).
-	// The command line's default is 8080.
+	// Port to listen on (--port); 0 means any free port (Server.Addr
+	// reports it), where the command line's default is 8080.
 	Port int
 	// Interface is an IP address or an interface name (lo, eth0) to listen
 	// on; "" or "all" means every interface.
 	Interface string
-	// Clients is the most clients connected at once (--clients, 1-65536;
-	// default 1024).
+	// Clients is the most clients connected at once (--clients).
 	Clients int
-	// Rooms is the most rooms open at once (--rooms, 1-10000; default 256).
+	// Rooms is the most rooms open at once (--rooms).
 	Rooms int
 	// Timeout closes a client after this long without a frame from it
-	// (--timeout, at least 30s; default 300s). Ping frames go out at a
-	// third of it, so live clients never reach it.
+	// (--timeout). Ping frames go out at a third of it, so live clients
+	// never reach it.
 	Timeout time.Duration
-	// MaxMessage is the largest message, fragments included, in bytes
-	// (default 64 KiB); a larger one closes the connection with 1009.
+	// MaxMessage is the largest message, fragments included, in bytes; a
+	// larger one closes the connection with 1009.
 	MaxMessage int
 	// Rate is each client's sustained message rate, in messages per second
-	// (--rate; default 50). A negative Rate turns rate limiting off, which is
-	// what --rate 0 means.
+	// (--rate). A negative Rate turns rate limiting off, which is what
+	// --rate 0 means.
 	Rate int
 	// Burst is how many messages a client may send at once above Rate
-	// (--burst; default 200, enough for a burst of trickled candidates).
+	// (--burst; the default is enough for a burst of trickled candidates).
 	Burst int
 	// RateKick closes (1008) a client that stays over its rate this long
-	// (--rate-kick; default 10s).
+	// (--rate-kick).
 	RateKick time.Duration
-	// MaxOutbound caps the bytes queued for a client that does not read
-	// them; past it the client is closed with 1008 (--max-outbound; default
-	// 1 MiB).
+	// MaxOutbound caps the bytes the server holds for a client that does not
+	// read them, queued or in gnet's buffer; past it the client is closed
+	// with 1008 (--max-outbound; docs/security.md says exactly what counts).
 	MaxOutbound int
 	// JoinTimeout closes a client that has been in no room this long since
-	// connecting or leaving a room, after an error event (--join-timeout;
-	// default 60s).
+	// connecting or leaving a room, after an error event (--join-timeout).
 	JoinTimeout time.Duration
 	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
 	// may connect; empty or "*" allows every origin. Requests without an

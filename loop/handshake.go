@@ -65,7 +65,7 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 	// No response to HEAD has content (RFC 9110, 9.3.2), whatever its status;
 	// the method is the request line's first word, known before its end.
 	head := bytes.HasPrefix(buf, []byte("HEAD "))
-	n := requestHeadLen(buf)
+	n := c.requestHeadLen(buf)
 	if n == 0 {
 		if len(buf) > MaxHeaderBytes {
 			s.httpReply(c, head, "431 Request Header Fields Too Large", "request headers too large\n")

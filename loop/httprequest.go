@@ -12,12 +12,23 @@ var (
 
 // requestHeadLen returns the length of the request head at the start of
 // buf, up to and including its blank line, or 0 when the first
-// MaxHeaderBytes of buf hold no blank line.
-func requestHeadLen(buf []byte) int {
+// MaxHeaderBytes of buf hold no blank line. A head that arrives in pieces
+// is searched once: how far the search got is kept in c's rare state, and
+// the next call, with the same bytes and more after them, starts there.
+func (c *conn) requestHeadLen(buf []byte) int {
 	// A blank line ending past MaxHeaderBytes makes the head too large
 	// whether or not it has arrived, so the search stops there.
-	if i := bytes.Index(buf[:min(len(buf), MaxHeaderBytes)], headerEnd); i >= 0 {
-		return i + len(headerEnd)
+	limit := min(len(buf), MaxHeaderBytes)
+	from := 0
+	if c.rare != nil {
+		from = min(c.rare.headScanned, limit)
+	}
+	if i := bytes.Index(buf[from:limit], headerEnd); i >= 0 {
+		return from + i + len(headerEnd)
+	}
+	// The last bytes searched may be the start of the blank line.
+	if next := limit - (len(headerEnd) - 1); next > from {
+		c.rareState().headScanned = next
 	}
 	return 0
 }

@@ -71,9 +71,8 @@ const (
 func parseRequest(head []byte) httpRequest {
 	var r httpRequest
 	r.requestLine(head)
-	// Header lines end at CRLF; the request line's own end is found at its
-	// first LF, so a bare LF in it marks the request unusual rather than
-	// starting a header.
+	// Headers begin after the first CRLF. The request line is read up to
+	// the first LF, so one with a bare LF is cut short there, and unusual.
 	_, rest, _ := bytes.Cut(head, crlf)
 	for {
 		var line []byte

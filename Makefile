@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test ./proto -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzHandshake$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./loop -run '^$$' -fuzz '^FuzzRequestInPieces$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzFastUpgradeAgreesWithGobwas$$' -fuzztime $(FUZZTIME)
 
 # Load benchmarks: RedRTC against the goroutine-per-connection baseline in

@@ -52,8 +52,12 @@ type conn struct {
 }
 
 // rareState is the part of a connection's state that only a fragmented
-// message, a client over its rate or a connection being closed needs.
+// message, a client over its rate, a request head in pieces or a connection
+// being closed needs.
 type rareState struct {
+	// headScanned is where the search for the end of a request head that
+	// arrived in pieces resumes; see requestHeadLen.
+	headScanned int
 	// fragOp is the opcode of the fragmented message being assembled, or 0.
 	fragOp ws.OpCode
 	// frag holds the fragments received so far.

@@ -108,11 +108,11 @@ func FuzzHandshake(f *testing.F) {
 
 // handshakeRun feeds the chunks to a fresh, not yet upgraded connection and
 // returns what it answered, with its random client id masked.
-func handshakeRun(t *testing.T, a, b []byte) []byte {
+func handshakeRun(t *testing.T, chunks ...[]byte) []byte {
 	d := newDetached(t)
 	c := &conn{ls: d.ls}
 	var buffered []byte
-	for _, chunk := range [][]byte{a, b} {
+	for _, chunk := range chunks {
 		buffered = append(buffered, chunk...)
 		n := 0
 		if c.state == stateHandshaking {

@@ -16,8 +16,6 @@ import (
 // accepted too.
 const Subprotocol = "webrtc-signaling"
 
-var headerEnd = []byte("\r\n\r\n")
-
 // statusTryAgainLater is close code 1013, which gobwas/ws does not name.
 const statusTryAgainLater ws.StatusCode = 1013
 
@@ -61,38 +59,35 @@ func selectSubprotocol(offered []byte) (string, bool) {
 // bytes it consumed, or 0 while the request is still incomplete. gnet may hand
 // over half a request, or a request followed by the first frames: only the
 // request's own bytes are consumed, and the rest is left for the frame parser.
+// The request head is read once, by parseRequest, when its blank line has
+// arrived.
 func (s *Server) handshake(c *conn, buf []byte) int {
 	// No response to HEAD has content (RFC 9110, 9.3.2), whatever its status;
 	// the method is the request line's first word, known before its end.
 	head := bytes.HasPrefix(buf, []byte("HEAD "))
-	end := bytes.Index(buf, headerEnd)
-	if end < 0 {
+	n := c.requestHeadLen(buf)
+	if n == 0 {
 		if len(buf) > MaxHeaderBytes {
 			s.httpReply(c, head, "431 Request Header Fields Too Large", "request headers too large\n")
 			return len(buf)
 		}
 		return 0
 	}
-	n := end + len(headerEnd)
-	if n > MaxHeaderBytes {
-		s.httpReply(c, head, "431 Request Header Fields Too Large", "request headers too large\n")
-		return len(buf)
-	}
 	req := buf[:n]
-	method, path, ok := requestLine(req)
-	if !ok {
+	r := parseRequest(req)
+	if !r.lineOK {
 		s.httpReply(c, head, "400 Bad Request", "malformed request\n")
 		return len(buf)
 	}
-	if !hasHeader(req, "upgrade") {
-		if (head || string(method) == "GET") && string(path) == "/healthz" {
+	if !present(r.upgrade) {
+		if (head || string(r.method) == "GET") && string(r.path()) == "/healthz" {
 			s.healthz(c, head)
 		} else {
 			s.httpReply(c, head, "426 Upgrade Required", "this is a WebSocket endpoint\n")
 		}
 		return len(buf)
 	}
-	if string(method) != "GET" {
+	if string(r.method) != "GET" {
 		// The opening handshake is a GET (RFC 6455, 4.1). Answered here, not
 		// by ws.Upgrader, so that a 405 names the method allowed (RFC 9110,
 		// 15.5.6) and a HEAD gets no body; every check below meets only GETs.
@@ -100,18 +95,18 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 		return len(buf)
 	}
 
-	if key := headerValue(req, "sec-websocket-key"); key != nil && !validKey(key) {
+	if key := bytes.TrimSpace(r.key); len(key) > 0 && !validKey(key) {
 		s.httpReply(c, false, "400 Bad Request", "Sec-WebSocket-Key must be 16 bytes in base64\n")
 		return len(buf)
 	}
-	if origin := headerValue(req, "origin"); origin != nil && !s.originAllowed(origin) {
+	if origin := bytes.TrimSpace(r.origin); len(origin) > 0 && !s.originAllowed(origin) {
 		s.httpReply(c, false, "403 Forbidden", "origin not allowed\n")
 		return len(buf)
 	}
 
 	ls := c.ls
 	var fast bool
-	if ls.httpOut, fast = fastUpgrade(ls.httpOut[:0], req); !fast {
+	if ls.httpOut, fast = fastUpgrade(ls.httpOut[:0], &r); !fast {
 		// hio lives in ls because Upgrade's io.ReadWriter would make a local
 		// escape.
 		ls.hio = handshakeIO{r: sliceReader{b: req}, out: &ls.httpOut}
@@ -203,41 +198,6 @@ func (s *Server) httpResponse(c *conn, status, contentType string, body []byte, 
 	}
 	c.ls.httpOut = out
 	c.refuse(out)
-}
-
-// requestLine splits "METHOD PATH HTTP/1.x" and checks its shape.
-func requestLine(req []byte) (method, path []byte, ok bool) {
-	line := req[:bytes.IndexByte(req, '\n')+1]
-	line = bytes.TrimRight(line, "\r\n")
-	sp1 := bytes.IndexByte(line, ' ')
-	if sp1 <= 0 {
-		return nil, nil, false
-	}
-	rest := line[sp1+1:]
-	sp2 := bytes.IndexByte(rest, ' ')
-	if sp2 <= 0 || !bytes.HasPrefix(rest[sp2+1:], []byte("HTTP/1.")) {
-		return nil, nil, false
-	}
-	target := rest[:sp2]
-	if q := bytes.IndexByte(target, '?'); q >= 0 {
-		target = target[:q]
-	}
-	return line[:sp1], target, true
-}
-
-// hasHeader reports whether the request has a header named name (lower case).
-func hasHeader(req []byte, name string) bool { return headerValue(req, name) != nil }
-
-// headerValue returns the trimmed value of the first header named name
-// (lower case), or nil when there is none; an empty value counts as none.
-func headerValue(req []byte, name string) []byte {
-	for line := range bytes.SplitSeq(req, []byte("\r\n")) {
-		colon := bytes.IndexByte(line, ':')
-		if colon == len(name) && bytes.EqualFold(line[:colon], []byte(name)) {
-			return bytes.TrimSpace(line[colon+1:])
-		}
-	}
-	return nil
 }
 
 // validKey reports whether a Sec-WebSocket-Key is 16 bytes in base64, as

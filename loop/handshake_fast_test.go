@@ -36,6 +36,13 @@ var plainUpgrades = []struct{ name, req string }{
 		"Sec-WebSocket-Protocol: webrtc-signaling\r\nSec-WebSocket-Protocol: chat\r\n\r\n"},
 }
 
+// fastAnswer is what the fast path answers to req, a whole request head,
+// and whether it answers.
+func fastAnswer(req []byte) ([]byte, bool) {
+	r := parseRequest(req)
+	return fastUpgrade(nil, &r)
+}
+
 // gobwasAnswer is what ws.Upgrader answers to req, and whether it upgrades.
 func gobwasAnswer(req []byte) ([]byte, bool) {
 	var out []byte
@@ -47,7 +54,7 @@ func gobwasAnswer(req []byte) ([]byte, bool) {
 func TestFastUpgradeAnswersPlainRequestsAsGobwasWould(t *testing.T) {
 	for _, tc := range plainUpgrades {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := fastUpgrade(nil, []byte(tc.req))
+			got, ok := fastAnswer([]byte(tc.req))
 			if !ok {
 				t.Fatal("left to ws.Upgrader")
 			}
@@ -84,7 +91,7 @@ func TestFastUpgradeLeavesUnusualRequestsToGobwas(t *testing.T) {
 		{"version 8", strings.Replace(plain, "Version: 13", "Version: 8", 1), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if out, ok := fastUpgrade(nil, []byte(tc.req)); ok {
+			if out, ok := fastAnswer([]byte(tc.req)); ok {
 				t.Fatalf("answered %q itself", out)
 			}
 			want, upgraded := gobwasAnswer([]byte(tc.req))
@@ -110,7 +117,7 @@ func TestFastUpgradeLeavesUnusualRequestsToGobwas(t *testing.T) {
 func TestFastUpgradeDeclinesOtherMethods(t *testing.T) {
 	for _, method := range []string{"get", "POST", "HEAD", "OPTIONS"} {
 		req := method + strings.TrimPrefix(plainUpgrades[3].req, "GET")
-		if out, ok := fastUpgrade(nil, []byte(req)); ok || len(out) != 0 {
+		if out, ok := fastAnswer([]byte(req)); ok || len(out) != 0 {
 			t.Errorf("%s: answered %q itself", method, out)
 		}
 	}
@@ -129,7 +136,7 @@ func FuzzFastUpgradeAgreesWithGobwas(f *testing.F) {
 			return
 		}
 		req := in[:end+len(headerEnd)]
-		got, ok := fastUpgrade(nil, req)
+		got, ok := fastAnswer(req)
 		if !ok {
 			return
 		}

@@ -98,6 +98,7 @@ func (c *conn) charge(shares int64) bool {
 		c.close(ws.StatusPolicyViolation, "rate limit exceeded")
 		return false
 	}
+	count(&c.ls.m.rateLimited)
 	if r.lastRateError == 0 || now-r.lastRateError >= int64(time.Second) {
 		r.lastRateError = now
 		c.sendError(proto.Problem{Code: proto.CodeRateLimited, Message: "too many messages; this one was dropped"})

@@ -151,14 +151,8 @@ func (l *Listener) routes() http.Handler {
 	api.HandleFunc("DELETE /v1/rooms/{id}", l.closeRoom)
 	api.HandleFunc("DELETE /v1/clients/{id}", l.kick)
 	api.HandleFunc("POST /v1/drain", l.drain)
-	api.HandleFunc("/v1/", func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, "not-found", "no such endpoint; see docs/operations.md")
-	})
-	mux.Handle("/v1/", l.authorized(jsonMethods(api)))
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, "not-found", "no such endpoint; see docs/operations.md")
-	})
-	return mux
+	mux.Handle("/v1/", l.authorized(api))
+	return jsonErrors(mux)
 }
 
 // readyz is 200 while the server accepts clients, 503 before it listens,
@@ -199,34 +193,47 @@ func (l *Listener) authorized(h http.Handler) http.Handler {
 	})
 }
 
-// jsonMethods answers a known path asked with the wrong method with a JSON
-// 405 (net/http's own is plain text), keeping its Allow header.
-func jsonMethods(h http.Handler) http.Handler {
+// jsonErrors turns the plain-text 404 and 405 that net/http's ServeMux
+// answers for an unknown path or method into JSON errors, keeping the 405's
+// Allow header. What the handlers write themselves passes as it is.
+func jsonErrors(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(&methodWriter{ResponseWriter: w}, r)
+		h.ServeHTTP(&errorWriter{ResponseWriter: w}, r)
 	})
 }
 
-// methodWriter replaces a plain-text 405 body with a JSON one.
-type methodWriter struct {
+// errorWriter replaces the body of a plain-text 404 or 405 with JSON.
+type errorWriter struct {
 	http.ResponseWriter
-	swallow bool
+	replaced bool
 }
 
-func (m *methodWriter) WriteHeader(status int) {
-	if status == http.StatusMethodNotAllowed && !m.swallow {
-		m.swallow = true
-		writeError(m.ResponseWriter, status, "method-not-allowed", "allowed: "+m.Header().Get("Allow"))
-		return
+func (e *errorWriter) WriteHeader(status int) {
+	plain := strings.HasPrefix(e.Header().Get("Content-Type"), "text/plain")
+	switch {
+	case plain && status == http.StatusNotFound:
+		e.replaced = true
+		writeError(e.ResponseWriter, status, "not-found", "no such endpoint; see docs/operations.md")
+	case plain && status == http.StatusMethodNotAllowed:
+		e.replaced = true
+		writeError(e.ResponseWriter, status, "method-not-allowed", "allowed: "+e.Header().Get("Allow"))
+	default:
+		e.ResponseWriter.WriteHeader(status)
 	}
-	m.ResponseWriter.WriteHeader(status)
 }
 
-func (m *methodWriter) Write(b []byte) (int, error) {
-	if m.swallow {
+func (e *errorWriter) Write(b []byte) (int, error) {
+	if e.replaced {
 		return len(b), nil
 	}
-	return m.ResponseWriter.Write(b)
+	return e.ResponseWriter.Write(b)
+}
+
+// Flush lets the profiler's long answers stream.
+func (e *errorWriter) Flush() {
+	if f, ok := e.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // writeJSON writes v as JSON with status.

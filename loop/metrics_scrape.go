@@ -57,17 +57,22 @@ func (s *Server) Metrics() Metrics {
 	var sizeSum, relaySum, offerSum uint64
 	s.loopsMu.Lock()
 	defer s.loopsMu.Unlock()
+	// Every label value is there from the start, at 0 before any loop has
+	// served a connection, so that a rate over it has a first sample.
+	loops := []*loopMetrics{{}}
 	for _, ls := range s.loops {
-		lm := &ls.m
+		loops = append(loops, &ls.m)
+	}
+	for _, lm := range loops {
 		m.QueuedBytes += lm.queuedBytes.Load()
 		m.Accepted += lm.accepted.Load()
 		for i := range lm.refused {
 			m.Refused[refusalNames[i]] += lm.refused[i].Load()
 		}
-		for _, e := range []proto.Event{proto.EventUnknown, proto.EventJoinRoom, proto.EventLeaveRoom, proto.EventOffer, proto.EventAnswer, proto.EventICECandidate, proto.EventPing} {
+		for _, e := range receivedEvents {
 			m.Received[eventLabel(e)] += lm.received[e].Load()
 		}
-		for _, e := range []proto.Event{proto.EventOffer, proto.EventAnswer, proto.EventICECandidate} {
+		for _, e := range relayedEvents {
 			m.Relayed[e.String()] += lm.relayed[e].Load()
 			m.RelayedBytes[e.String()] += lm.relayedBytes[e].Load()
 		}
@@ -96,6 +101,12 @@ func (s *Server) Metrics() Metrics {
 	m.OfferAnswer = cumulative(offerAnswerBounds, offer, float64(offerSum)/float64(time.Second))
 	return m
 }
+
+// The events counted when received and when relayed.
+var (
+	receivedEvents = []proto.Event{proto.EventUnknown, proto.EventJoinRoom, proto.EventLeaveRoom, proto.EventOffer, proto.EventAnswer, proto.EventICECandidate, proto.EventPing}
+	relayedEvents  = []proto.Event{proto.EventOffer, proto.EventAnswer, proto.EventICECandidate}
+)
 
 // eventLabel is an event's label value; "invalid" for a message that named
 // no event the server knows.

@@ -239,7 +239,7 @@ func (ls *loopState) settle(p *pending, now int64) {
 	case p.slow || c.gc.OutboundBuffered() > ls.srv.cfg.MaxOutbound:
 		ls.srv.log.Debug().Str("client", clientIDText(c)).
 			Int("queued", c.gc.OutboundBuffered()).Msg("closing a client that does not read")
-		c.close(ws.StatusPolicyViolation, "not reading fast enough")
+		c.close(ws.StatusPolicyViolation, reasonSlowConsumer)
 	}
 }
 

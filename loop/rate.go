@@ -95,7 +95,7 @@ func (c *conn) charge(shares int64) bool {
 	r.lastDrop = now
 	if now-r.overSince >= int64(s.cfg.RateKick) {
 		s.log.Debug().Str("client", clientIDText(c)).Msg("closing a client over its rate")
-		c.close(ws.StatusPolicyViolation, "rate limit exceeded")
+		c.close(ws.StatusPolicyViolation, reasonRateKick)
 		return false
 	}
 	count(&c.ls.m.rateLimited)

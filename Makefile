@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzFrames$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzHandshake$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzFastUpgradeAgreesWithGobwas$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./admin -run '^$$' -fuzz '^FuzzAdminRequest$$' -fuzztime $(FUZZTIME)
 
 # Load benchmarks: RedRTC against the goroutine-per-connection baseline in
 # bench/servers/baseline, up to this machine's open-files ceiling (under 5

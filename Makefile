@@ -5,7 +5,7 @@ BIN      := build/bin/redrtc
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-RUNFLAGS ?=
+RUNFLAGS ?= --admin-addr 127.0.0.1:9090
 
 .PHONY: release debug run test fuzz bench bench-full bench-bin lint install clean
 
@@ -16,6 +16,7 @@ debug:
 	$(GO) build -race -gcflags 'all=-N -l' -ldflags '-X main.version=$(VERSION)-debug -X main.commit=$(COMMIT)' -o $(BIN) ./cmd/redrtc
 
 run: release
+	@echo "make run: admin listener (metrics, readiness, admin API) on 127.0.0.1:9090; RUNFLAGS= turns it off"
 	./$(BIN) $(RUNFLAGS)
 
 # The race detector needs cgo, that is a C compiler; without one the tests
@@ -46,6 +47,7 @@ fuzz:
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzHandshake$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzRequestInPieces$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzFastUpgradeAgreesWithGobwas$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./admin -run '^$$' -fuzz '^FuzzAdminRequest$$' -fuzztime $(FUZZTIME)
 
 # Load benchmarks: RedRTC against the goroutine-per-connection baseline in
 # bench/servers/baseline, up to this machine's open-files ceiling (under 5

@@ -120,6 +120,7 @@ func (s *Server) refuseOne(sp *spareFD) {
 	if err == nil {
 		_ = tc.SetWriteDeadline(time.Now().Add(acceptBackoff))
 		_, _ = tc.Write([]byte(fullResponse))
+		s.outOfDescriptors.Add(1)
 		_ = tc.Close()
 	}
 	sp.open()

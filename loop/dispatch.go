@@ -16,9 +16,11 @@ func (c *conn) dispatch(payload []byte) {
 	}
 	var m proto.Message
 	if p := proto.Decode(payload, &m); !p.OK() {
+		c.countReceived(p.Event)
 		c.sendError(p)
 		return
 	}
+	c.countReceived(m.Event)
 	switch m.Event {
 	case proto.EventPing:
 		c.Send(c.ls.finish(proto.AppendPong(c.ls.begin()), ws.OpText))
@@ -33,6 +35,7 @@ func (c *conn) dispatch(payload []byte) {
 
 // sendError sends an error event; the connection stays usable.
 func (c *conn) sendError(p proto.Problem) {
+	c.countError(p.Code)
 	c.Send(c.ls.finish(proto.AppendError(c.ls.begin(), p.Code, p.Message, p.Event), ws.OpText))
 }
 
@@ -47,9 +50,15 @@ func (c *conn) relay(m *proto.Message) {
 	}
 	ls := c.ls
 	target := ls.srv.clients.Get(m.Target)
-	if target == nil || !room.Deliver(&c.client, target, ls.finish(proto.AppendRelay(ls.begin(), m.Event, c.client.ID, m.Payload), ws.OpText)) {
-		c.sendError(proto.Problem{Code: proto.CodeTargetNotFound, Message: "no such client in your room", Event: m.Event})
+	if target != nil {
+		frame := ls.finish(proto.AppendRelay(ls.begin(), m.Event, c.client.ID, m.Payload), ws.OpText)
+		c.sampleRelay(target)
+		if room.Deliver(&c.client, target, frame) {
+			c.relayed(m.Event, len(frame), target.ID)
+			return
+		}
 	}
+	c.sendError(proto.Problem{Code: proto.CodeTargetNotFound, Message: "no such client in your room", Event: m.Event})
 }
 
 // join moves the client into the requested room, creating it when needed.
@@ -118,6 +127,7 @@ func (ls *loopState) Joined(r *registry.Room, joiner *registry.Client, created b
 		joiner.Sender.Send(ls.finish(proto.AppendRoomCreated(ls.begin(), r.ID, r.Name), ws.OpText))
 	}
 	ids := ls.memberIDs(r)
+	ls.countJoin(len(ids))
 	joiner.Sender.Send(ls.finish(proto.AppendRoomJoined(ls.begin(), r.ID, r.Name, ids), ws.OpText))
 	ls.announce(r, ids)
 }

@@ -21,6 +21,7 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := &conn{gc: gc, ls: ls, lastSeen: s.now(), idx: int32(len(ls.conns))}
 	ls.conns = append(ls.conns, c)
 	gc.SetContext(c)
+	count(&ls.m.accepted)
 	return nil, gnet.None
 }
 

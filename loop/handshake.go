@@ -112,6 +112,7 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 		ls.hio = handshakeIO{r: sliceReader{b: req}, out: &ls.httpOut}
 		if _, err := s.upgrader.Upgrade(&ls.hio); err != nil {
 			s.log.Debug().Err(err).Msg("handshake rejected")
+			c.refused(refusedBadRequest)
 			c.refuse(ls.httpOut)
 			return len(buf)
 		}
@@ -134,6 +135,7 @@ func (s *Server) admit(c *conn) {
 	}
 	if err != nil {
 		s.log.Debug().Err(err).Msg("client refused")
+		c.refused(refusedServerFull)
 		c.sendError(proto.Problem{Code: proto.CodeServerFull, Message: "the server is full; try again later"})
 		c.close(statusTryAgainLater, "server full")
 		return
@@ -179,6 +181,7 @@ const textPlain = "text/plain; charset=utf-8"
 // httpResponse sends a response with body, or only its head when sendBody
 // is false (a HEAD request), and closes.
 func (s *Server) httpResponse(c *conn, status, contentType string, body []byte, sendBody bool) {
+	c.refusedStatus(status)
 	out := c.ls.httpOut[:0]
 	out = append(out, "HTTP/1.1 "...)
 	out = append(out, status...)

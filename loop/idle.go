@@ -45,15 +45,15 @@ func (t idleScan) Run(context.Context) error {
 		switch c.state {
 		case stateHandshaking:
 			if idle >= int64(s.hooks.handshakeTimeout) {
-				c.close(0, "handshake timeout")
+				c.close(0, reasonHandshakeTimeout)
 			}
 		case stateOpen:
 			switch {
 			case idle >= timeout:
-				c.close(ws.StatusGoingAway, "idle timeout")
+				c.close(ws.StatusGoingAway, reasonIdleTimeout)
 			case !c.inRoom && now-s.started-int64(c.roomlessSince)*int64(time.Second) >= int64(s.cfg.JoinTimeout):
 				c.sendError(proto.Problem{Code: proto.CodeJoinTimeout, Message: "no room joined in time; closing"})
-				c.close(ws.StatusPolicyViolation, "no room joined")
+				c.close(ws.StatusPolicyViolation, reasonJoinTimeout)
 			case idle >= timeout/3 && !c.pinged:
 				c.pinged = true
 				c.Send(ls.finish(ls.begin(), ws.OpPing))

@@ -102,6 +102,7 @@ func (c *conn) close(code ws.StatusCode, reason string) {
 	}
 	ls := c.ls
 	was := c.state
+	c.countClose(code, reason)
 	var frame []byte
 	if was == stateOpen {
 		frame = ls.closeFrame(code, reason)
@@ -187,6 +188,9 @@ func (c *conn) closed() {
 	c.moveTo(stateClosed)
 	ls.recycle(c.out)
 	c.out = nil
+	ls.queued -= int64(c.held)
+	c.held = 0
+	ls.m.queuedBytes.Store(ls.queued)
 	ls.mu.Unlock()
 	ls.remove(c)
 	if was == stateOpen {

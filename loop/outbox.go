@@ -55,8 +55,16 @@ type loopState struct {
 	// httpOut collects the upgrade response, through hio.
 	httpOut []byte
 	hio     handshakeIO
+	// m are the loop's counters (metrics.go); relays counts its relays, for
+	// sampling their time (metrics_relay.go).
+	m      loopMetrics
+	relays uint64
 
 	mu sync.Mutex
+	// sampleAt is when a sampled relay queued here was decoded, or 0;
+	// queued is the sum of the loop's conn.held.
+	sampleAt int64
+	queued   int64
 	// busy counts the handlers running on the loop: the outermost one
 	// writes the outbox when it ends; nested ones (OnClose called by gnet
 	// from inside a write) leave it to the outermost. While it is above
@@ -172,17 +180,23 @@ func (ls *loopState) exit() {
 		}
 		clear(ls.inbox)
 		ls.inbox = ls.inbox[:0]
+		sample := ls.sampleAt
+		ls.sampleAt = 0
 		ls.mu.Unlock()
 
 		ls.flush()
+		ls.observeRelayTime(sample)
 
 		ls.mu.Lock()
 		for _, p := range ls.batch {
 			ls.recycle(p.buf)
 			if p.c.state != stateClosed {
-				p.c.held = int32(min(p.c.gc.OutboundBuffered(), 1<<30))
+				held := int32(min(p.c.gc.OutboundBuffered(), 1<<30))
+				ls.queued += int64(held - p.c.held)
+				p.c.held = held
 			}
 		}
+		ls.m.queuedBytes.Store(ls.queued)
 		ls.mu.Unlock()
 		clear(ls.batch)
 		ls.batch = ls.batch[:0]
@@ -225,7 +239,7 @@ func (ls *loopState) settle(p *pending, now int64) {
 	case p.slow || c.gc.OutboundBuffered() > ls.srv.cfg.MaxOutbound:
 		ls.srv.log.Debug().Str("client", clientIDText(c)).
 			Int("queued", c.gc.OutboundBuffered()).Msg("closing a client that does not read")
-		c.close(ws.StatusPolicyViolation, "not reading fast enough")
+		c.close(ws.StatusPolicyViolation, reasonSlowConsumer)
 	}
 }
 

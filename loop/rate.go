@@ -95,9 +95,10 @@ func (c *conn) charge(shares int64) bool {
 	r.lastDrop = now
 	if now-r.overSince >= int64(s.cfg.RateKick) {
 		s.log.Debug().Str("client", clientIDText(c)).Msg("closing a client over its rate")
-		c.close(ws.StatusPolicyViolation, "rate limit exceeded")
+		c.close(ws.StatusPolicyViolation, reasonRateKick)
 		return false
 	}
+	count(&c.ls.m.rateLimited)
 	if r.lastRateError == 0 || now-r.lastRateError >= int64(time.Second) {
 		r.lastRateError = now
 		c.sendError(proto.Problem{Code: proto.CodeRateLimited, Message: "too many messages; this one was dropped"})

@@ -53,6 +53,12 @@ type Server struct {
 
 	loopsMu sync.Mutex
 	loops   map[gnet.EventLoop]*loopState
+
+	// Metrics and the admin API's state: metrics.go, metrics_relay.go,
+	// admin.go.
+	outOfDescriptors atomic.Uint64
+	offers           offerTable
+	admin            adminState
 }
 
 // Start validates cfg, starts the server and returns once it is accepting
@@ -125,6 +131,7 @@ func newServer(cfg Config, hooks testHooks) *Server {
 		done:      make(chan struct{}),
 		loops:     make(map[gnet.EventLoop]*loopState),
 	}
+	s.admin.drained = make(chan struct{})
 	s.base = time.Now()
 	s.started = s.base.UnixNano()
 	s.clock.Store(s.started)

@@ -94,6 +94,9 @@ const (
 	// CodeJoinTimeout precedes close code 1008 for a client that joined no
 	// room in time.
 	CodeJoinTimeout Code = "join-timeout"
+	// CodeRoomClosed tells each member of a room an operator closed that it
+	// has left the room; the connection stays open.
+	CodeRoomClosed Code = "room-closed"
 )
 
 // Limits the protocol itself sets on fields.

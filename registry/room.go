@@ -19,6 +19,10 @@ type Room struct {
 	// dead marks a room that emptied and left the table; a joiner that looked
 	// it up just before retries with a fresh one.
 	dead bool
+	// relayed counts the messages Deliver delivered (list.go).
+	relayed uint64
+	// created is when the room entered the table, in Unix nanoseconds.
+	created int64
 }
 
 // Members returns the members in join order. Call it only from inside an

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -84,7 +85,7 @@ func (t *Rooms) joinOnce(c *Client, id []byte, name string, a Announcer) (retry 
 			s.mu.Unlock()
 			return false, ErrRoomLimit
 		}
-		r = &Room{ID: string(id)}
+		r = &Room{ID: string(id), created: time.Now().UnixNano()}
 		s.m[r.ID] = r
 	}
 	s.mu.Unlock()
@@ -184,6 +185,7 @@ func (r *Room) Deliver(from, to *Client, msg []byte) bool {
 		return false
 	}
 	to.Sender.Send(msg)
+	r.relayed++
 	return true
 }
 

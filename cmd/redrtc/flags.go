@@ -23,6 +23,8 @@ type options struct {
 	// debugAddr is where to serve Go's profiler; "" for nowhere. It is the
 	// binary's, not loop.Config's: the event loops never see it.
 	debugAddr string
+	// admin is the admin listener's flags (admin.go).
+	admin adminFlags
 }
 
 // decimal is a limit's flag (loop.Limits), read in base 10 only.
@@ -77,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cfg.Interface, "i", "all", "")
 	fs.StringVar(&origins, "allowed-origins", "*", "")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "")
+	o.admin.define(fs)
 	boolVar(&o.daemon, "daemon", "d")
 	boolVar(&o.verbose, "verbose", "v")
 	boolVar(&o.version, "version", "")
@@ -114,6 +117,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		d.limit.Set(&o.cfg, d.v)
 	}
 	if err := debugserve.CheckAddr(o.debugAddr); err != nil {
+		return o, err
+	}
+	if err := o.admin.check(); err != nil {
 		return o, err
 	}
 	return o, nil

@@ -69,12 +69,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if debug != nil {
 		log.Info().Stringer("addr", debug.Addr()).Msg("serving Go's profiler at /debug/pprof/; keep this address private")
 	}
+	adm, err := startAdmin(opts.admin, log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		notifyParent(err)
+		return 1
+	}
+	defer adm.close(log)
 	srv, err := loop.Start(opts.cfg)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start")
 		notifyParent(err)
 		return 1
 	}
+	adm.serving(srv)
 	notifyParent(nil)
 
 	sig := make(chan os.Signal, 1)
@@ -82,10 +90,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	select {
 	case s := <-sig:
 		log.Info().Stringer("signal", s).Msg("shutting down")
+	case <-srv.Drained():
+		log.Info().Msg("drained: every client is gone; shutting down")
 	case <-srv.Done():
 		log.Error().Msg("server stopped unexpectedly")
 		return 1
 	}
+	adm.stopping()
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	stopped := make(chan error, 1)

@@ -22,9 +22,16 @@ const usageTail = `  -i, --interface ADDR  IP address or interface name (lo, eth
       --allowed-origins LIST  comma-separated browser origins allowed to
                         connect, e.g. https://app.example.com; * for any
                         (default *)
+      --admin-addr HOST:PORT  serve /metrics, /healthz, /readyz, Go's
+                        profiler and the admin API (/v1/) there, e.g.
+                        127.0.0.1:9090; off by default (docs/operations.md)
+      --admin-token TOKEN  bearer token the admin API and profiler
+                        require (env REDRTC_ADMIN_TOKEN); needed when
+                        --admin-addr is not a loopback address
       --debug-addr HOST:PORT  serve Go's profiler (/debug/pprof/) there,
                         e.g. 127.0.0.1:6060; off by default. It has no
-                        authentication: keep it on a private address
+                        authentication: keep it on a private address.
+                        Kept for the bench; --admin-addr serves it too
   -d, --daemon          run in the background, detached from the terminal;
                         logs go to stderr only when it is a file
                         (2>>/var/log/redrtc.log)

@@ -72,7 +72,7 @@ func (i *ICE) TURN() []string { return i.turn }
 
 // AppendUsername appends the TURN username for user, valid from now:
 // "<unix expiry>:<user>".
-func (i *ICE) AppendUsername(dst []byte, user string, now time.Time) []byte {
+func (i *ICE) AppendUsername(dst, user []byte, now time.Time) []byte {
 	dst = strconv.AppendInt(dst, now.Add(i.ttl).Unix(), 10)
 	dst = append(dst, ':')
 	return append(dst, user...)

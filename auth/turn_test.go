@@ -16,7 +16,7 @@ func TestTURNCredential(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Unix(1_700_000_000, 0)
-	user := ice.AppendUsername(nil, "client-1", now)
+	user := ice.AppendUsername(nil, []byte("client-1"), now)
 	if want := strconv.FormatInt(now.Add(DefaultTURNTTL).Unix(), 10) + ":client-1"; string(user) != want {
 		t.Fatalf("username %q, want %q", user, want)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/rs/zerolog"
 
 	"github.com/redrtc/redrtc/auth"
 	"github.com/redrtc/redrtc/internal/testkit"
@@ -67,7 +68,19 @@ func upgradeStatus(t *testing.T, srv *Server, target, headers string) (int, stri
 // with a short reason, and no token at all is let through to join.
 func TestUpgradeToken(t *testing.T) {
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	srv := startServer(t, Config{Auth: verifier(t, auth.Config{Secret: testSecret, PublicKey: &ecKey.PublicKey, Issuer: "app", Audience: "redrtc"})})
+	var logs testkit.LockedBuffer
+	logger := zerolog.New(&logs).Level(zerolog.DebugLevel)
+	srv := startServer(t, Config{Logger: &logger, Auth: verifier(t, auth.Config{Secret: testSecret, PublicKey: &ecKey.PublicKey, Issuer: "app", Audience: "redrtc"})})
+	t.Cleanup(func() {
+		// Every refusal was logged at debug level, with its reason and
+		// without the token.
+		if n := strings.Count(logs.String(), "upgrade refused: token"); n < 10 {
+			t.Errorf("%d refusals logged, want one per 401:\n%s", n, logs.String())
+		}
+		if strings.Contains(logs.String(), "eyJ") {
+			t.Errorf("a token was logged:\n%s", logs.String())
+		}
+	})
 	good := func(extra jwt.MapClaims) jwt.MapClaims {
 		c := jwt.MapClaims{"room": "r1", "exp": time.Now().Add(time.Hour).Unix(), "iss": "app", "aud": "redrtc"}
 		for k, v := range extra {

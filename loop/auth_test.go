@@ -184,6 +184,17 @@ func TestJoinToken(t *testing.T) {
 		c.Send("join-room", map[string]any{"roomId": "c", "token": 7})
 		c.ExpectError("bad-request", "join-room")
 	})
+	t.Run("a refused join keeps the client in its room", func(t *testing.T) {
+		c := dial(t, srv)
+		join(c, "k", hsToken(t, roomClaims("k")))
+		joined(t, c)
+		join(c, "l", "")
+		refused(t, c, "needs a token")
+		c.Send("leave-room", nil)
+		if ev := c.Expect("room-left"); ev.Str(t, "roomId") != "k" {
+			t.Fatalf("left %s, want k", ev.Data)
+		}
+	})
 	t.Run("room from the URL", func(t *testing.T) {
 		c := testkit.Dial(t, wsURL(srv)+"?token="+hsToken(t, roomClaims("d")))
 		join(c, "e", "")

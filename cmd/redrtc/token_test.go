@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"net/http"
 	"os"
 	"os/exec"
@@ -9,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/redrtc/redrtc/auth"
 	"github.com/redrtc/redrtc/internal/testkit"
@@ -58,6 +64,34 @@ func TestTokenSubcommandIsAcceptedByTheServer(t *testing.T) {
 	_, resp, err := testkit.DialWith(t, wsURL(addr)+"?token="+noIssuer, nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("token without the issuer: %v, %v; want 401", resp, err)
+	}
+}
+
+// TestPublicKeyTokens: with --auth-public-key, a token the backend signed
+// with the private key (EdDSA here) gets in, and an HS256 one does not.
+func TestPublicKeyTokens(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, addr := serve(t, "-i", "127.0.0.1", "--auth-public-key", keyFile)
+	tok, err := auth.SignWith(jwt.SigningMethodEdDSA, priv, "lobby", time.Minute, "", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Dial(t, wsURL(addr)+"?token="+tok).Join("lobby")
+	_, resp, err := testkit.DialWith(t, wsURL(addr)+"?token="+tokenFromBinary(t, "--room", "lobby"), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an HS256 token on a public-key server: %v, %v; want 401", resp, err)
 	}
 }
 

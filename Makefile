@@ -48,6 +48,9 @@ fuzz:
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzRequestInPieces$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzFastUpgradeAgreesWithGobwas$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./admin -run '^$$' -fuzz '^FuzzAdminRequest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./loop -run '^$$' -fuzz '^FuzzUpgradeToken$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./proto -run '^$$' -fuzz '^FuzzAppendRoomJoinedICE$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./auth -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
 
 # Load benchmarks: RedRTC against the goroutine-per-connection baseline in
 # bench/servers/baseline, up to this machine's open-files ceiling (under 5

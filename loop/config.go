@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/redrtc/redrtc/auth"
 )
 
 // Defaults and ranges, kept from the C server this one replaces. Limits
@@ -76,6 +78,12 @@ type Config struct {
 	// may connect; empty or "*" allows every origin. Requests without an
 	// Origin header, which browsers always send, are not affected.
 	AllowedOrigins []string
+	// Auth verifies room tokens (--auth-secret, --auth-public-key); nil
+	// lets every client join any room. docs/security.md has the model.
+	Auth *auth.Verifier
+	// ICE hands out the iceServers of room-joined (--turn-secret,
+	// --turn-uris, --stun-uris, --turn-ttl); nil sends none.
+	ICE *auth.ICE
 	// EventLoops is the number of event loops (default: one per CPU).
 	EventLoops int
 	// Logger receives the server's logs (default: none).

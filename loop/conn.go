@@ -4,6 +4,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/redrtc/redrtc/auth"
 	"github.com/redrtc/redrtc/registry"
 )
 
@@ -79,6 +80,8 @@ type rareState struct {
 	// closeCode is the close code the server chose when the connection began
 	// to close (0 for a connection closed before its upgrade).
 	closeCode ws.StatusCode
+	// grant is what a token given at the upgrade allows (see auth.go).
+	grant *auth.Grant
 }
 
 // rareState returns c.rare, allocating it on first use.

@@ -76,6 +76,9 @@ func (c *conn) join(m *proto.Message) {
 		}
 		id = fresh.AppendText(nil)
 	}
+	if !c.joinAuthorized(m, id) {
+		return
+	}
 	var name string
 	if m.RoomName != nil {
 		name = string(m.RoomName)
@@ -128,7 +131,7 @@ func (ls *loopState) Joined(r *registry.Room, joiner *registry.Client, created b
 	}
 	ids := ls.memberIDs(r)
 	ls.countJoin(len(ids))
-	joiner.Sender.Send(ls.finish(proto.AppendRoomJoined(ls.begin(), r.ID, r.Name, ids), ws.OpText))
+	joiner.Sender.Send(ls.finish(ls.appendRoomJoined(ls.begin(), r, joiner, ids), ws.OpText))
 	ls.announce(r, ids)
 }
 

@@ -103,6 +103,9 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 		s.httpReply(c, false, "403 Forbidden", "origin not allowed\n")
 		return len(buf)
 	}
+	if !s.upgradeAuthorized(c, req) {
+		return len(buf)
+	}
 
 	ls := c.ls
 	var fast bool

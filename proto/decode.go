@@ -10,6 +10,9 @@ type Message struct {
 	// included, so that it can be sent back out without re-encoding; nil when
 	// the client left it out.
 	RoomName []byte
+	// Token is the join-room token's characters (a JWT needs no escaping),
+	// nil when the client left it out.
+	Token []byte
 	// Target and Payload are set for offer, answer and ice-candidate.
 	Target ClientID
 	// Payload is the raw JSON value of the offer, answer or candidate field.
@@ -85,7 +88,7 @@ func (m *Message) decodeJoin(f *fields) Problem {
 		}
 		m.RoomName = f.roomName
 	}
-	return Problem{}
+	return m.decodeToken(f.token)
 }
 
 func (m *Message) decodeRelay(target, payload []byte, missing string) Problem {

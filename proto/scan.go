@@ -21,6 +21,7 @@ const MaxDepth = 256
 type fields struct {
 	event, data                                        []byte
 	roomID, roomName, target, offer, answer, candidate []byte
+	token                                              []byte
 }
 
 type scanner struct {
@@ -90,6 +91,8 @@ func (s *scanner) member(where int, key []byte) {
 			f.answer = v
 		case keyIs(key, "candidate"):
 			f.candidate = v
+		case keyIs(key, "token"):
+			f.token = v
 		}
 	}
 }

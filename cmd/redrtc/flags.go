@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -83,6 +84,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	boolVar(&o.daemon, "daemon", "d")
 	boolVar(&o.verbose, "verbose", "v")
 	boolVar(&o.version, "version", "")
+	var af authFlags // access tokens and TURN (token_flags.go)
+	af.register(fs, true)
 	if err := fs.Parse(getoptForms(fs, args)); err != nil {
 		switch {
 		case errors.Is(err, flag.ErrHelp):
@@ -120,6 +123,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, err
 	}
 	if err := o.admin.check(); err != nil {
+		return o, err
+	}
+	if err := af.apply(&o.cfg, os.Getenv); err != nil {
 		return o, err
 	}
 	return o, nil

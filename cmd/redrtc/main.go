@@ -31,6 +31,9 @@ func main() {
 // run is the whole program; it returns the exit status: 0, 1 for a runtime
 // failure, 2 for a bad command line.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "token" {
+		return runToken(args[1:], stdout, stderr)
+	}
 	opts, err := parseFlags(args, stderr)
 	switch {
 	case errors.Is(err, errHelp):

@@ -9,6 +9,7 @@ import (
 )
 
 const usageHead = `Usage: redrtc [options]
+       redrtc token --room ROOM [--ttl 1h]   (print a room token; token --help)
 
 RedRTC is a WebRTC signaling server: clients connect over WebSocket, join
 rooms of at most 6, and exchange offers, answers and ICE candidates.
@@ -60,6 +61,7 @@ func printUsage(w io.Writer) {
 			writeOption(&b, limitNames(l), limitHelp(l))
 		}
 	}
+	b.WriteString(authUsage)
 	b.WriteString(usageTail)
 	_, _ = io.WriteString(w, b.String())
 }

@@ -27,6 +27,7 @@ type Command struct {
 	MaxPending     int      `json:"maxPending,omitempty"` // connects in flight per loop
 	SDPBytes       int      `json:"sdpBytes,omitempty"`
 	CandidateBytes int      `json:"candidateBytes,omitempty"`
+	Token          string   `json:"token,omitempty"` // sent with every join-room, when set
 
 	// every step
 	TimeoutNs int64 `json:"timeoutNs,omitempty"`

@@ -138,7 +138,7 @@ func (l *poller) churnEvent(c *client, ev int, msg []byte) {
 		if p.both(c.role) {
 			p.stage = pJoining
 			for _, m := range p.c {
-				l.sendText(m, `{"event":"join-room","data":{"roomId":"`, p.room, `"}}`)
+				l.sendJoin(m, p.room)
 			}
 		}
 	case ev == evParticipants && p.stage == pJoining:

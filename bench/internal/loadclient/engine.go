@@ -701,6 +701,15 @@ func (l *poller) sendText(c *client, parts ...string) {
 	l.write(c, l.finishFrame(b, ws.OpText))
 }
 
+// sendJoin sends join-room, with the run's room token when it has one.
+func (l *poller) sendJoin(c *client, room string) {
+	if tok := l.w.cfg.Token; tok != "" {
+		l.sendText(c, `{"event":"join-room","data":{"roomId":"`, room, `","token":"`, tok, `"}}`)
+		return
+	}
+	l.sendText(c, `{"event":"join-room","data":{"roomId":"`, room, `"}}`)
+}
+
 // startClose sends a close frame; the server's close frame or EOF ends it.
 func (l *poller) startClose(c *client) {
 	if c.state != stOpen {

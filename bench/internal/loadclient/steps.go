@@ -221,7 +221,7 @@ func (l *poller) startJoin() {
 	for _, r := range l.rooms {
 		r.expected = len(r.members)
 		for _, c := range r.members {
-			l.sendText(c, `{"event":"join-room","data":{"roomId":"`, r.name, `"}}`)
+			l.sendJoin(c, r.name)
 		}
 	}
 }

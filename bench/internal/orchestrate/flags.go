@@ -65,7 +65,7 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.cfg.CandidateBytes, "candidate-bytes", 250, "relay: size of an ice-candidate message")
 	fs.IntVar(&f.cfg.Repeat, "repeat", 1, "relay and churn: runs of each measurement, the servers taking turns, and turns at going first; the table shows the median and the range")
 	fs.DurationVar(&f.cfg.StepTimeout, "step-timeout", 30*time.Second, "deadline of each connect/join/leave/close step, plus 1 ms per client")
-	fs.StringVar(&f.servers, "servers", "redrtc,baseline", "servers to measure: redrtc, baseline, floor (a minimal gnet relay, to measure against)")
+	fs.StringVar(&f.servers, "servers", "redrtc,baseline", "servers to measure: redrtc, redrtc-tokens (RedRTC with access tokens on, every join carrying a token), baseline, floor (a minimal gnet relay, to measure against)")
 	fs.StringVar(&f.redrtcBin, "redrtc", "", "RedRTC binary to use instead of building ./cmd/redrtc")
 	fs.StringVar(&f.baselineBin, "baseline", "", "baseline binary to use instead of building bench/servers/baseline")
 	fs.StringVar(&f.compareBin, "compare", "", "a second RedRTC binary (another commit's make release) measured as its own server, "+target.CompareName+", right after RedRTC, taking turns with it under -repeat, with a "+target.CompareName+"/RedRTC column")

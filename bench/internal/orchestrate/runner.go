@@ -45,6 +45,7 @@ func (r *runner) workerBase(p *target.Process, joiners int) ipc.Command {
 		MaxPending:     max(1, r.cfg.ConnectPending/max(1, loops)),
 		SDPBytes:       r.cfg.SDPBytes,
 		CandidateBytes: r.cfg.CandidateBytes,
+		Token:          p.Server.Token,
 	}
 }
 

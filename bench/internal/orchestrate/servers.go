@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redrtc/redrtc/auth"
 	"github.com/redrtc/redrtc/bench/internal/target"
 	"github.com/redrtc/redrtc/internal/conformance"
 )
@@ -25,6 +26,9 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 		"baseline": {"baseline", f.baselineBin, "bench/servers/baseline", ""},
 		// The floor answers no bad input, by design.
 		"floor": {target.FloorName, "", "bench/servers/floor", "skipped"},
+		// RedRTC with access tokens on: every join carries an HS256 token,
+		// and the conformance suite, which sends none, is not run.
+		tokensKey: {"RedRTC+tokens", f.redrtcBin, "cmd/redrtc", "skipped"},
 		// Always a given binary, so never built.
 		compareKey: {target.CompareName, f.compareBin, "", ""},
 	}
@@ -36,7 +40,7 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 	for _, name := range names {
 		s, ok := known[name]
 		if !ok {
-			return nil, fmt.Errorf("-servers: unknown server %q (redrtc, baseline, floor; %s with -compare)", name, compareKey)
+			return nil, fmt.Errorf("-servers: unknown server %q (redrtc, %s, baseline, floor; %s with -compare)", name, tokensKey, compareKey)
 		}
 		k := target.Server{Name: s.display, Binary: s.binary, Smoke: s.smoke}
 		if k.Binary == "" {
@@ -49,8 +53,14 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 				return nil, err
 			}
 		}
-		if name == "redrtc" || name == compareKey {
+		if name == "redrtc" || name == compareKey || name == tokensKey {
 			k.Extra = redrtcExtraArgs(k.Binary)
+		}
+		if name == tokensKey {
+			k.Extra = append(k.Extra, "--auth-secret", tokensSecret)
+			if k.Token, err = auth.Sign([]byte(tokensSecret), auth.AnyRoom, 24*time.Hour, "", "", time.Now()); err != nil {
+				return nil, err
+			}
 		}
 		if f.profile {
 			if k.Profiled = target.HelpMentions(k.Binary, "debug-addr"); !k.Profiled {
@@ -65,6 +75,13 @@ func localServers(ctx context.Context, f *flags, root string, rootErr error, tmp
 	}
 	return kinds, nil
 }
+
+// tokensKey is the -servers name of RedRTC with access tokens on, and
+// tokensSecret its HS256 secret, which guards nothing but the bench's rooms.
+const (
+	tokensKey    = "redrtc-tokens"
+	tokensSecret = "redrtc-bench-secret-not-for-production"
+)
 
 // redrtcExtraArgs turns off what would cap or cut the benchmark, where
 // RedRTC has the flag: per-client rate limiting (the relay runs send as fast

@@ -30,6 +30,9 @@ type Server struct {
 	Extra   []string `json:"extraArgs,omitempty"`
 	Version string   `json:"version,omitempty"`
 	Smoke   string   `json:"smoke"`
+	// Token is the room token its clients send with join-room, for a
+	// server started with access tokens on.
+	Token string `json:"-"`
 	// Profiled: started with --debug-addr, for -profile.
 	Profiled bool `json:"profiled,omitempty"`
 	// An external server is only measured, never started.

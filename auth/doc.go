@@ -1,0 +1,2 @@
+// Package auth verifies RedRTC's signed room tokens (JWT) and mints TURN REST credentials (coturn's use-auth-secret scheme).
+package auth

@@ -188,6 +188,7 @@ func (c *conn) closed() {
 	ls.recycle(c.out)
 	c.out = nil
 	ls.mu.Unlock()
+	c.logClosed()
 	ls.remove(c)
 	if was == stateOpen {
 		ls.retire(c)
@@ -197,6 +198,7 @@ func (c *conn) closed() {
 // remove takes a closed c off the loop's list of connections.
 func (ls *loopState) remove(c *conn) {
 	last := ls.conns[len(ls.conns)-1]
+	ls.opened.moved(last.idx, c.idx)
 	ls.conns[c.idx] = last
 	last.idx = c.idx
 	ls.conns[len(ls.conns)-1] = nil

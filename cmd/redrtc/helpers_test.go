@@ -329,3 +329,13 @@ func running(pid int) bool {
 	i := bytes.LastIndexByte(stat, ')')
 	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
+
+// afterStarting is stderr without its first line when that is the server's
+// "starting" line.
+func afterStarting(stderr string) string {
+	first, rest, _ := strings.Cut(stderr, "\n")
+	if findLog(first+"\n", "starting") != "" {
+		return rest
+	}
+	return stderr
+}

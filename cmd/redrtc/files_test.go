@@ -162,3 +162,46 @@ func TestDaemonWritesPidAndLogFilesGivenRelativePaths(t *testing.T) {
 		t.Errorf("pid file after the daemon's exit: %v, want it removed", err)
 	}
 }
+
+// TestLogrotateConfigRotatesTheLog runs logrotate with deploy/logrotate,
+// its paths moved to a temporary directory, against a running server: the
+// old lines stay in redrtc.log.1, the new ones go to a new redrtc.log.
+func TestLogrotateConfigRotatesTheLog(t *testing.T) {
+	logrotate := testkit.RequireTool(t, "apt-get install logrotate", "logrotate", "/usr/sbin/logrotate")
+	t.Parallel()
+	dir := t.TempDir()
+	logPath, pidPath := filepath.Join(dir, "redrtc.log"), filepath.Join(dir, "redrtc.pid")
+	conf, err := os.ReadFile("../../deploy/logrotate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(conf)
+	for _, r := range [][2]string{{"/var/log/redrtc/redrtc.log", logPath}, {"/run/redrtc/redrtc.pid", pidPath}} {
+		if !strings.Contains(text, r[0]) {
+			t.Fatalf("deploy/logrotate no longer names %s", r[0])
+		}
+		text = strings.ReplaceAll(text, r[0], r[1])
+	}
+	confPath := filepath.Join(dir, "logrotate.conf")
+	if err := os.WriteFile(confPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	p, addr := serve(t, "-i", "127.0.0.1", "--log-file", logPath, "--pid-file", pidPath)
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, func() error {
+		if strings.TrimSpace(readFile(t, pidPath)) == "" {
+			return fmt.Errorf("no pid in %s yet", pidPath)
+		}
+		return fileLogged(t, logPath, "listening")()
+	}))
+	out, err := exec.Command(logrotate, "--force", "--state", filepath.Join(dir, "state"), confPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("logrotate: %v\n%s", err, out)
+	}
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, fileLogged(t, logPath, "log file reopened")))
+	testkit.Dial(t, wsURL(addr))
+	testkit.CheckFor(t, waitTimeout, pollEvery, untilExit(p.exited, fileLogged(t, logPath, "client connected")))
+	if old := readFile(t, logPath+".1"); findLog(old, "listening") == "" || findLog(old, "client connected") != "" {
+		t.Errorf("redrtc.log.1 should hold the lines before the rotation, and only those:\n%s", old)
+	}
+}

@@ -114,7 +114,7 @@ func (e *envError) Unwrap() error { return e.err }
 // itself, so that the list cannot miss one.
 func printEnvironment(w io.Writer, fs *flag.FlagSet) {
 	var b strings.Builder
-	b.WriteString("\nEvery option can also be set in the environment; an option on the\ncommand line wins:\n")
+	b.WriteString("\nEvery option can also be set in the environment, as REDRTC_ and its long\nname in capitals, - as _ (true or false for a switch); an option on the\ncommand line wins:\n")
 	fs.VisitAll(func(f *flag.Flag) {
 		if len(f.Name) > 1 && !notFromEnv[f.Name] {
 			writeOption(&b, envVar(f.Name), "--"+f.Name)

@@ -94,11 +94,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		notifyParent(err)
 		return 1
 	}
+	// Signals are caught before a --daemon parent is told the server is
+	// ready: its caller may send SIGTERM the moment the parent returns,
+	// and that must be a graceful stop, not the default's sudden death.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	notifyParent(nil)
 
 	var stopping time.Time
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	select {
 	case s := <-sig:
 		log.Info().Stringer("signal", s).Msg("shutting down")

@@ -78,17 +78,30 @@ func TestLogFileIsReopenedOnSIGHUP(t *testing.T) {
 }
 
 // TestLogFileThatCannotBeOpenedExits1: the reason is on stderr, where the
-// caller sees it.
+// caller sees it, with the variable that named the file, if one did.
 func TestLogFileThatCannotBeOpenedExits1(t *testing.T) {
-	t.Parallel()
 	path := filepath.Join(t.TempDir(), "no-such-dir", "redrtc.log")
-	p := startBinary(t, "-p", strconv.Itoa(freePort(t)), "-i", "127.0.0.1", "--log-file", path)
-	if code := p.wait(); code != 1 {
-		t.Errorf("exit %d, want 1", code)
-	}
-	want := "redrtc: --log-file: open " + path + ": no such file or directory\n"
-	if s := p.stderr.String(); s != want {
-		t.Errorf("stderr %q, want %q", s, want)
+	reason := "redrtc: --log-file: open " + path + ": no such file or directory"
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"--log-file", nil, []string{"--log-file", path}, reason + "\n"},
+		{"REDRTC_LOG_FILE", []string{"REDRTC_LOG_FILE=" + path}, nil, reason + " (from REDRTC_LOG_FILE)\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"-p", strconv.Itoa(freePort(t)), "-i", "127.0.0.1"}, tc.args...)
+			p := startBinaryEnv(t, append(os.Environ(), tc.env...), args...)
+			if code := p.wait(); code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			if s := p.stderr.String(); s != tc.want {
+				t.Errorf("stderr %q, want %q", s, tc.want)
+			}
+		})
 	}
 }
 

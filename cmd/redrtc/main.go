@@ -48,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	logOut, logFile, err := openLogs(opts, stderr)
-	if err != nil {
+	if err = opts.env.blame(err); err != nil {
 		fmt.Fprintf(stderr, "redrtc: %v\n", err)
 		notifyParent(err)
 		return 1
@@ -61,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer reopenOnHangup(logFile, &log)()
 	opts.cfg.Logger = &log
 	pid, err := lockPidFile(opts.pidFile)
-	if err != nil {
+	if err = opts.env.blame(err); err != nil {
 		log.Error().Err(err).Msg("cannot start")
 		notifyParent(err)
 		return 1

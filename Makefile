@@ -2,9 +2,10 @@
 GO       ?= go
 PREFIX   ?= /usr/local
 BIN      := build/bin/redrtc
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# The version is cmd/redrtc/version.go's; the build is stamped with its commit
+# ("-dirty" with uncommitted changes).
+COMMIT   ?= $(shell git describe --always --dirty --abbrev=7 --match=no-tag 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X main.commit=$(COMMIT)
 RUNFLAGS ?= --admin-addr 127.0.0.1:9090
 
 .PHONY: release debug run test fuzz bench bench-full bench-bin lint install clean
@@ -13,7 +14,7 @@ release:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/redrtc
 
 debug:
-	$(GO) build -race -gcflags 'all=-N -l' -ldflags '-X main.version=$(VERSION)-debug -X main.commit=$(COMMIT)' -o $(BIN) ./cmd/redrtc
+	$(GO) build -race -gcflags 'all=-N -l' -ldflags '-X main.commit=$(COMMIT)' -o $(BIN) ./cmd/redrtc
 
 run: release
 	@echo "make run: admin listener (metrics, readiness, admin API) on 127.0.0.1:9090; RUNFLAGS= turns it off"

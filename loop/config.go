@@ -155,7 +155,7 @@ func (c Config) listenIP() (string, error) {
 	}
 	ifi, err := net.InterfaceByName(c.Interface)
 	if err != nil {
-		return "", fmt.Errorf("--interface %q is neither an IP address nor an interface: %w", c.Interface, err)
+		return hostAddr(c.Interface)
 	}
 	addrs, err := ifi.Addrs()
 	if err != nil {

@@ -92,6 +92,7 @@ func (c *conn) join(m *proto.Message) {
 	case errors.Is(err, registry.ErrRoomFull):
 		c.sendError(proto.Problem{Code: proto.CodeRoomFull, Message: "the room already has 6 participants", Event: proto.EventJoinRoom})
 	case errors.Is(err, registry.ErrRoomLimit):
+		s.refusedRoomLimit()
 		c.sendError(proto.Problem{Code: proto.CodeRoomLimit, Message: "the server has reached its room limit", Event: proto.EventJoinRoom})
 	default:
 		s.log.Error().Err(err).Bytes("room", id).Msg("join")

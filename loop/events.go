@@ -88,6 +88,7 @@ func (e *events) OnTick() (time.Duration, gnet.Action) {
 	s := e.srv
 	s.clock.Store(s.started + int64(time.Since(s.base)))
 	s.trimmer.tick(s.clients.Len(), s.rooms.Len())
+	s.reportRefusals()
 	s.loopsMu.Lock()
 	for _, ls := range s.loops {
 		_ = ls.el.Execute(context.Background(), idleScan{ls})

@@ -139,11 +139,13 @@ func (s *Server) admit(c *conn) {
 	if err != nil {
 		s.log.Debug().Err(err).Msg("client refused")
 		c.refused(refusedServerFull)
+		s.refusedServerFull()
 		c.sendError(proto.Problem{Code: proto.CodeServerFull, Message: "the server is full; try again later"})
 		c.close(statusTryAgainLater, "server full")
 		return
 	}
 	c.roomlessSince = s.uptimeSeconds()
+	c.logOpened()
 	c.Send(ls.finish(proto.AppendClientID(ls.begin(), id), ws.OpText))
 }
 

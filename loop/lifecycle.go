@@ -192,6 +192,7 @@ func (c *conn) closed() {
 	c.held = 0
 	ls.m.queuedBytes.Store(ls.queued)
 	ls.mu.Unlock()
+	c.logClosed()
 	ls.remove(c)
 	if was == stateOpen {
 		ls.retire(c)
@@ -201,6 +202,7 @@ func (c *conn) closed() {
 // remove takes a closed c off the loop's list of connections.
 func (ls *loopState) remove(c *conn) {
 	last := ls.conns[len(ls.conns)-1]
+	ls.opened.moved(last.idx, c.idx)
 	ls.conns[c.idx] = last
 	last.idx = c.idx
 	ls.conns[len(ls.conns)-1] = nil

@@ -19,7 +19,11 @@ type gnetLogger struct{ log zerolog.Logger }
 const staleEventFormat = "received event[fd=%d|ev=%d|flags=%d] of a stale connection"
 
 func (l gnetLogger) Debugf(format string, args ...any) { l.log.Debug().Msgf(format, args...) }
-func (l gnetLogger) Infof(format string, args ...any)  { l.log.Info().Msgf(format, args...) }
+
+// Infof logs at debug level: gnet's information ("Starting gnet client
+// with 2 event loops") is about its own insides, which the "listening" line
+// already sums up for an operator.
+func (l gnetLogger) Infof(format string, args ...any)  { l.log.Debug().Msgf(format, args...) }
 func (l gnetLogger) Errorf(format string, args ...any) { l.log.Error().Msgf(format, args...) }
 
 func (l gnetLogger) Warnf(format string, args ...any) {

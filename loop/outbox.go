@@ -37,6 +37,8 @@ type loopState struct {
 	// the idle scan, which resumes at scanNext.
 	conns    []*conn
 	scanNext int
+	// opened is when each of conns was admitted (connlog.go).
+	opened connTimes
 	// enc is the frame being encoded; see begin and finish.
 	enc []byte
 	// hdr and hw serve ws.WriteHeaderBuffer; hr serves ws.ReadHeaderBuffer.

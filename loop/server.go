@@ -42,6 +42,8 @@ type Server struct {
 	// rate is --rate and --burst in the rate limiter's terms.
 	rate    rateLimit
 	trimmer memoryTrimmer
+	// refusals spaces the info lines about refused clients (connlog.go).
+	refusals refusals
 
 	// The server accepts connections itself (see accept.go) and hands them
 	// to the event loops of a gnet engine that has no listener of its own.
@@ -112,8 +114,7 @@ func start(cfg Config, hooks testHooks) (*Server, error) {
 		_ = s.engine.Stop()
 		return nil, err
 	}
-	s.log.Info().Stringer("addr", s.Addr()).Int("clients", cfg.Clients).Int("rooms", cfg.Rooms).
-		Dur("timeout", cfg.Timeout).Int("loops", loops).Int("procs", runtime.GOMAXPROCS(0)).Msg("listening")
+	s.log.Info().Stringer("addr", s.Addr()).Func(cfg.logLimits).Int("loops", loops).Int("procs", runtime.GOMAXPROCS(0)).Msg("listening")
 	return s, nil
 }
 

@@ -109,8 +109,8 @@ func TestABusyDebugAddrExits1WithTheReason(t *testing.T) {
 	tests := []struct {
 		name  string
 		flags []string
-		// prefix is how stderr starts: the server's JSON log, or the
-		// --daemon parent's one line.
+		// prefix is how stderr starts, after the "starting" line: the
+		// server's JSON log, or the --daemon parent's one line.
 		prefix string
 	}{
 		{"in the foreground", nil, `{"level":"error","error":"debug listener: listen tcp `},
@@ -125,7 +125,7 @@ func TestABusyDebugAddrExits1WithTheReason(t *testing.T) {
 			if code := p.wait(); code != 1 {
 				t.Errorf("exit %d, want 1", code)
 			}
-			stderr := p.stderr.String()
+			stderr := afterStarting(p.stderr.String())
 			if !strings.HasPrefix(stderr, tc.prefix+debug+": bind: address already in use") {
 				t.Errorf("stderr %q, want it to start %q", stderr, tc.prefix+debug+": bind: address already in use")
 			}

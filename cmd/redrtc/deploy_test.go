@@ -34,19 +34,7 @@ import (
 func TestSystemdUnitVerifies(t *testing.T) {
 	analyze := testkit.RequireTool(t, "apt-get install systemd", "systemd-analyze")
 	t.Parallel()
-	unit, err := os.ReadFile("../../deploy/redrtc.service")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// verify checks that ExecStart's program exists: point it at this build.
-	fixed := strings.Replace(string(unit), "ExecStart=/usr/local/bin/redrtc ", "ExecStart="+binary+" ", 1)
-	if fixed == string(unit) {
-		t.Fatal("deploy/redrtc.service has no ExecStart=/usr/local/bin/redrtc")
-	}
-	path := filepath.Join(t.TempDir(), "redrtc.service")
-	if err := os.WriteFile(path, []byte(fixed), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := unitForThisBuild(t)
 	// On a host running systemd, verify may also warn about other units
 	// (those network-online.target pulls in): only those naming this one count.
 	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
@@ -55,10 +43,30 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	}
 }
 
+// unitForThisBuild writes deploy/redrtc.service with ExecStart pointing at
+// this build (verify checks that the program exists) and returns its path.
+func unitForThisBuild(t *testing.T) string {
+	t.Helper()
+	unit, err := os.ReadFile("../../deploy/redrtc.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := strings.Replace(string(unit), "ExecStart=/usr/local/bin/redrtc\n", "ExecStart="+binary+"\n", 1)
+	if fixed == string(unit) {
+		t.Fatal("deploy/redrtc.service has no ExecStart=/usr/local/bin/redrtc")
+	}
+	path := filepath.Join(t.TempDir(), "redrtc.service")
+	if err := os.WriteFile(path, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // TestNginxConfigProxiesWebSocketsAndHealthz runs deploy/nginx.conf, with
 // only its addresses and certificate changed, in front of the binary:
 // clients connect over wss://, join and relay through it, the Origin
-// reaches the server's check, and health checks get through.
+// reaches the server's check, and health checks get through from this
+// host, and from no public address.
 func TestNginxConfigProxiesWebSocketsAndHealthz(t *testing.T) {
 	nginx := testkit.RequireTool(t, "apt-get install nginx-light", "nginx", "/usr/sbin/nginx")
 	t.Parallel()
@@ -85,6 +93,24 @@ func TestNginxConfigProxiesWebSocketsAndHealthz(t *testing.T) {
 		t.Errorf("HEAD /healthz through nginx: %v %v, want 200", resp, err)
 	} else {
 		resp.Body.Close()
+	}
+
+	// From 127.0.0.2, which stands for the internet here: nginx allows
+	// 127.0.0.1 and private networks, and no other loopback address.
+	outsider := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	outside := &http.Client{Timeout: waitTimeout, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots},
+		DialContext:     outsider.DialContext,
+	}}
+	if resp, err := outside.Get("https://" + proxy + "/healthz"); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("GET /healthz through nginx from 127.0.0.2: %v %v, want 403", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if c, _, err := testkit.DialWith(t, "wss://"+proxy+"/", &websocket.DialOptions{HTTPClient: outside}); err != nil {
+		t.Errorf("wss dial through nginx from 127.0.0.2: %v", err)
+	} else {
+		c.ReadClientID()
 	}
 
 	dialVia := func(origin string) (*testkit.Client, *http.Response, error) {

@@ -26,6 +26,12 @@ type options struct {
 	debugAddr string
 	// admin is the admin listener's flags (admin.go).
 	admin adminFlags
+	// logFile and pidFile are absolute paths, or "" (files.go).
+	logFile, pidFile string
+	// flags is the flag set read, for --help's list of variables; env says
+	// which flags the environment set (env.go).
+	flags *flag.FlagSet
+	env   fromEnv
 }
 
 // decimal is a limit's flag (loop.Limits), read in base 10 only.
@@ -51,8 +57,8 @@ func (d *decimal) Set(s string) error {
 }
 
 // parseFlags reads the C server's flags, each with a long and a short name.
-func parseFlags(args []string, stderr io.Writer) (options, error) {
-	var o options
+func parseFlags(args []string, stderr io.Writer) (o options, err error) {
+	defer func() { err = o.env.blame(err) }()
 	var origins string
 	var badNumber error
 	fs := flag.NewFlagSet("redrtc", flag.ContinueOnError)
@@ -81,11 +87,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&origins, "allowed-origins", "*", "")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "")
 	o.admin.define(fs)
+	fs.StringVar(&o.logFile, "log-file", "", "")
+	fs.StringVar(&o.pidFile, "pid-file", "", "")
 	boolVar(&o.daemon, "daemon", "d")
 	boolVar(&o.verbose, "verbose", "v")
 	boolVar(&o.version, "version", "")
 	var af authFlags // access tokens and TURN (token_flags.go)
 	af.register(fs, true)
+	o.flags = fs
 	if err := fs.Parse(getoptForms(fs, args)); err != nil {
 		switch {
 		case errors.Is(err, flag.ErrHelp):
@@ -97,6 +106,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.env, err = applyEnv(fs, os.LookupEnv); err != nil {
+		return o, err
+	}
+	if err := o.absoluteFiles(); err != nil {
+		return o, err
 	}
 	if origins != "*" {
 		for o2 := range strings.SplitSeq(origins, ",") {

@@ -109,8 +109,15 @@ func startBinary(t *testing.T, args ...string) *proc {
 // startBinaryEnv is startBinary with the process's whole environment given.
 func startBinaryEnv(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
+	return startProgram(t, binary, env, args...)
+}
+
+// startProgram is startBinaryEnv for another program, such as one that runs
+// the binary.
+func startProgram(t *testing.T, program string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, args: args, exited: make(chan struct{})}
-	p.cmd = exec.Command(binary, args...)
+	p.cmd = exec.Command(program, args...)
 	p.cmd.Env = env
 	p.cmd.Stdout = &p.stdout
 	p.cmd.Stderr = &p.stderr
@@ -328,4 +335,14 @@ func running(pid int) bool {
 	// The state is the field after the command name's closing parenthesis.
 	i := bytes.LastIndexByte(stat, ')')
 	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
+
+// afterStarting is stderr without its first line when that is the server's
+// "starting" line.
+func afterStarting(stderr string) string {
+	first, rest, _ := strings.Cut(stderr, "\n")
+	if findLog(first+"\n", "starting") != "" {
+		return rest
+	}
+	return stderr
 }

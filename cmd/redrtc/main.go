@@ -18,12 +18,6 @@ import (
 	"github.com/redrtc/redrtc/loop"
 )
 
-// Stamped by the Makefile with -ldflags -X.
-var (
-	version = "dev"
-	commit  = "unknown"
-)
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -38,25 +32,44 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case errors.Is(err, errHelp):
 		printUsage(stdout)
+		printEnvironment(stdout, opts.flags)
 		return 0
 	case err != nil:
 		fmt.Fprintf(stderr, "redrtc: %v\nTry 'redrtc --help'.\n", err)
 		return 2
 	}
 	if opts.version {
-		fmt.Fprintf(stdout, "redrtc %s (commit %s, %s)\n", version, commit, goVersion())
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	}
-	if err := opts.cfg.Validate(); err != nil {
+	if err := opts.env.blame(opts.cfg.Validate()); err != nil {
 		fmt.Fprintf(stderr, "redrtc: %v\nTry 'redrtc --help'.\n", err)
 		return 2
 	}
 	if opts.daemon && os.Getenv(daemonEnv) == "" {
-		return daemonize(args, stdout, stderr)
+		return daemonize(append(args, opts.fileArgs()...), stdout, stderr)
 	}
 
-	log := newLogger(stderr, opts.verbose)
+	logOut, logFile, err := openLogs(opts, stderr)
+	if err = opts.env.blame(err); err != nil {
+		fmt.Fprintf(stderr, "redrtc: %v\n", err)
+		notifyParent(err)
+		return 1
+	}
+	if logFile != nil {
+		defer logFile.Close()
+	}
+	log := newLogger(logOut, opts.verbose)
+	logStarting(&log)
+	defer reopenOnHangup(logFile, &log)()
 	opts.cfg.Logger = &log
+	pid, err := lockPidFile(opts.pidFile)
+	if err = opts.env.blame(err); err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		notifyParent(err)
+		return 1
+	}
+	defer pid.remove()
 	reserveSpareProc(&opts.cfg, os.Getenv)
 	debug, err := debugserve.ForFlag(opts.debugAddr)
 	if err != nil {
@@ -85,16 +98,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		notifyParent(err)
 		return 1
 	}
+	if err := pid.write(); err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		_ = srv.Stop(context.Background())
+		notifyParent(err)
+		return 1
+	}
 	adm.serving(srv)
-	notifyParent(nil)
-
+	// Signals are caught before a --daemon parent is told the server is
+	// ready: its caller may send SIGTERM the moment the parent returns,
+	// and that must be a graceful stop, not the default's sudden death.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	notifyParent(nil)
+
+	var stopping time.Time
 	select {
 	case s := <-sig:
 		log.Info().Stringer("signal", s).Msg("shutting down")
+		stopping = time.Now()
 	case <-srv.Drained():
 		log.Info().Msg("drained: every client is gone; shutting down")
+		stopping = time.Now()
 	case <-srv.Done():
 		log.Error().Msg("server stopped unexpectedly")
 		return 1
@@ -112,6 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			log.Error().Err(err).Msg("shutdown")
 			return 1
 		}
+		logStopped(&log, stopping)
 		return 0
 	case s := <-sig:
 		log.Warn().Stringer("signal", s).Msg("second signal: exiting without waiting for clients")

@@ -33,16 +33,20 @@ const usageTail = `  -i, --interface ADDR  IP address or interface name (lo, eth
                         e.g. 127.0.0.1:6060; off by default. It has no
                         authentication: keep it on a private address.
                         Kept for the bench; --admin-addr serves it too
+      --log-file PATH   log there instead of stderr; SIGHUP reopens it
+                        (logrotate)
+      --pid-file PATH   write the pid there once listening, remove it on
+                        exit; refuse to start while another server holds it
   -d, --daemon          run in the background, detached from the terminal;
-                        logs go to stderr only when it is a file
-                        (2>>/var/log/redrtc.log)
+                        logs go to --log-file, or to stderr only when it is
+                        a file (2>>/var/log/redrtc.log)
   -v, --verbose         log debug messages
   -h, --help            show this help
       --version         show the version, commit and Go version
 
 Short flags may take their value attached and be bundled, as getopt reads
 them: -p9000, -dv. Logs go to stderr: readable on a terminal, JSON lines
-otherwise.
+otherwise. Each client's connection and disconnection is an info line.
 `
 
 // Each option's help starts at helpColumn and wraps before helpWidth.

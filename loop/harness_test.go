@@ -215,9 +215,16 @@ func (r *rawConn) readFrame() ws.Frame {
 	return f
 }
 
+// expectText reads the next text frame, an event with this name. Ping frames
+// before it are skipped, as a browser answers them without the page seeing:
+// the server pings whoever has been quiet for a third of --timeout, at any
+// moment.
 func (r *rawConn) expectText(name string) testkit.Event {
 	r.t.Helper()
 	f := r.readFrame()
+	for f.Header.OpCode == ws.OpPing {
+		f = r.readFrame()
+	}
 	if f.Header.OpCode != ws.OpText {
 		r.t.Fatalf("got opcode %v (%q), want text %s", f.Header.OpCode, f.Payload, name)
 	}

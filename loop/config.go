@@ -76,6 +76,9 @@ type Config struct {
 	// may connect; empty or "*" allows every origin. Requests without an
 	// Origin header, which browsers always send, are not affected.
 	AllowedOrigins []string
+	// Static maps request paths ("/", "/sdk/index.js") to files served to
+	// plain GETs (--demo; not for production): none by default.
+	Static map[string]StaticFile
 	// EventLoops is the number of event loops (default: one per CPU).
 	EventLoops int
 	// Logger receives the server's logs (default: none).
@@ -114,6 +117,9 @@ func (c Config) validate(minTimeout time.Duration) error {
 		case !validOrigin(o):
 			return fmt.Errorf("--allowed-origins: %q is not an origin like https://example.com", o)
 		}
+	}
+	if err := validateStatic(c.Static); err != nil {
+		return err
 	}
 	if _, err := c.listenIP(); err != nil {
 		return err

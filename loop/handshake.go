@@ -87,7 +87,7 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 	if !hasHeader(req, "upgrade") {
 		if (head || string(method) == "GET") && string(path) == "/healthz" {
 			s.healthz(c, head)
-		} else {
+		} else if !s.serveStatic(c, head, method, path) {
 			s.httpReply(c, head, "426 Upgrade Required", "this is a WebSocket endpoint\n")
 		}
 		return len(buf)

@@ -15,8 +15,9 @@ release:
 debug:
 	$(GO) build -race -gcflags 'all=-N -l' -ldflags '-X main.version=$(VERSION)-debug -X main.commit=$(COMMIT)' -o $(BIN) ./cmd/redrtc
 
+# --demo serves the call page; the server prints its address.
 run: release
-	./$(BIN) $(RUNFLAGS)
+	./$(BIN) --demo $(RUNFLAGS)
 
 # The race detector needs cgo, that is a C compiler; without one the tests
 # still run, and say so.

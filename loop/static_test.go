@@ -42,6 +42,9 @@ func TestStaticFiles(t *testing.T) {
 			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != tc.contentType {
 				t.Fatalf("status %d, Content-Type %q; want %d, %q", resp.StatusCode, resp.Header.Get("Content-Type"), tc.status, tc.contentType)
 			}
+			if cors := resp.Header.Get("Access-Control-Allow-Origin"); (tc.status == 200 && tc.contentType != "application/json") != (cors == "*") {
+				t.Errorf("Access-Control-Allow-Origin %q on a %d response", cors, resp.StatusCode)
+			}
 			if tc.length >= 0 && b.Len() != tc.length {
 				t.Fatalf("body of %d bytes, want %d", b.Len(), tc.length)
 			}

@@ -20,6 +20,7 @@ type options struct {
 	daemon  bool
 	verbose bool
 	version bool
+	demo    bool // serve the call page and the SDK (demo.go)
 	// debugAddr is where to serve Go's profiler; "" for nowhere. It is the
 	// binary's, not loop.Config's: the event loops never see it.
 	debugAddr string
@@ -80,6 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	boolVar(&o.daemon, "daemon", "d")
 	boolVar(&o.verbose, "verbose", "v")
 	boolVar(&o.version, "version", "")
+	boolVar(&o.demo, "demo", "")
 	if err := fs.Parse(getoptForms(fs, args)); err != nil {
 		switch {
 		case errors.Is(err, flag.ErrHelp):

@@ -69,6 +69,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if debug != nil {
 		log.Info().Stringer("addr", debug.Addr()).Msg("serving Go's profiler at /debug/pprof/; keep this address private")
 	}
+	if err := enableDemo(&opts.cfg, opts.demo); err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		notifyParent(err)
+		return 1
+	}
 	srv, err := loop.Start(opts.cfg)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start")
@@ -76,6 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	notifyParent(nil)
+	announceDemo(&log, opts.demo, srv.Addr())
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

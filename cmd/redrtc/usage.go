@@ -25,6 +25,9 @@ const usageTail = `  -i, --interface ADDR  IP address or interface name (lo, eth
       --debug-addr HOST:PORT  serve Go's profiler (/debug/pprof/) there,
                         e.g. 127.0.0.1:6060; off by default. It has no
                         authentication: keep it on a private address
+      --demo            serve the call page at / and the JavaScript SDK at
+                        /sdk/ on the same port, for trying RedRTC out; not
+                        for production
   -d, --daemon          run in the background, detached from the terminal;
                         logs go to stderr only when it is a file
                         (2>>/var/log/redrtc.log)

@@ -5,14 +5,14 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { RedRTCClient, RedRTCError, SUBPROTOCOL, backoffDelay } from '../src/index.js';
-import { eventually, freePort, next, startServer } from './server.js';
+import { WS, eventually, freePort, next, startServer, wsFlags } from './server.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 // Every client a test opens is closed when the file's tests end.
 const opened = [];
 function connect(url, options) {
-  const c = new RedRTCClient(url, options);
+  const c = new RedRTCClient(url, { WebSocket: WS, ...options });
   opened.push(c);
   return c;
 }
@@ -25,7 +25,7 @@ describe('against one server', () => {
 
   test('connects with the subprotocol and gets a client id', async () => {
     const seen = [];
-    const ws = class extends WebSocket {
+    const ws = class extends WS {
       constructor(url, protocols) {
         super(url, protocols);
         seen.push(protocols);
@@ -162,7 +162,7 @@ describe('against one server', () => {
 
   test('the token option goes in the URL', async () => {
     const urls = [];
-    const ws = class extends WebSocket {
+    const ws = class extends WS {
       constructor(url, protocols) {
         super(url, protocols);
         urls.push(url);
@@ -270,7 +270,8 @@ test('close() leaves nothing running: a Node.js process exits by itself', async 
   try {
     const script = `
       import { RedRTCClient } from ${JSON.stringify(fileURLToPath(new URL('../src/index.js', import.meta.url)))};
-      const c = new RedRTCClient(process.argv[1]);
+      import { WS } from ${JSON.stringify(fileURLToPath(new URL('./server.js', import.meta.url)))};
+      const c = new RedRTCClient(process.argv[1], { WebSocket: WS });
       await c.join('sdk-close');
       await c.ping();
       const p = c.join('sdk-close-2');
@@ -278,7 +279,7 @@ test('close() leaves nothing running: a Node.js process exits by itself', async 
       await p.catch((e) => console.log(e.code));
       console.log('closed');
     `;
-    const child = spawn(process.execPath, ['--experimental-websocket', '--no-warnings', '--input-type=module', '-e', script, srv.url], {
+    const child = spawn(process.execPath, [...wsFlags, '--no-warnings', '--input-type=module', '-e', script, srv.url], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -9,6 +9,16 @@ import { fileURLToPath } from 'node:url';
 
 let built = null;
 
+/**
+ * The WebSocket the tests use: Node.js's own (20 with --experimental-websocket,
+ * 22 and later), else the ws package's, a dev dependency, passed in as
+ * options.WebSocket as an application on an older Node.js would.
+ */
+export const WS = globalThis.WebSocket ?? (await import('ws')).WebSocket;
+
+/** The node flags a child process needs for the same WebSocket. */
+export const wsFlags = process.execArgv.filter((a) => a === '--experimental-websocket');
+
 function binary() {
   if (process.env.REDRTC_BIN) return process.env.REDRTC_BIN;
   if (!built) {

@@ -34,8 +34,9 @@ describe('against one server', () => {
     };
     const c = connect(srv.url, { WebSocket: ws });
     assert.equal(c.state, 'connecting');
-    const [opened, id] = await Promise.all([next(c, 'open'), c.ready]);
+    const [event, opened, id] = await Promise.all([next(c, 'client-id'), next(c, 'open'), c.ready]);
     assert.match(id, UUID);
+    assert.equal(event.clientId, id);
     assert.equal(c.clientId, id);
     assert.deepEqual(opened, { clientId: id, reconnected: false });
     assert.equal(c.state, 'open');
@@ -91,6 +92,27 @@ describe('against one server', () => {
     const gotCandidate = next(b, 'ice-candidate');
     a.sendCandidate(b.clientId, candidate);
     assert.deepEqual(await gotCandidate, { fromClientId: a.clientId, candidate });
+  });
+
+  test('errors that answer no request, bad-json and unknown-event, come as error events without .event', async () => {
+    let socket;
+    const ws = class extends WS {
+      constructor(url, protocols) {
+        super(url, protocols);
+        socket = this;
+      }
+    };
+    const c = connect(srv.url, { WebSocket: ws });
+    await c.ready;
+    for (const [raw, code] of [['{not json', 'bad-json'], ['{"event":"no-such-event","data":{}}', 'unknown-event']]) {
+      const err = next(c, 'error');
+      socket.send(raw);
+      const e = await err;
+      assert.ok(e instanceof RedRTCError);
+      assert.equal(e.code, code);
+      assert.equal(e.event, undefined);
+    }
+    assert.equal(c.state, 'open');
   });
 
   test('ping resolves at the pong event', async () => {

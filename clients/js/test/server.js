@@ -78,6 +78,9 @@ export async function startServer(flags = [], port = 0) {
       await exited;
     },
     stderr: () => stderr,
+    signal(sig) {
+      if (!gone) proc.kill(sig);
+    },
   };
 }
 

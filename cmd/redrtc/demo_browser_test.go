@@ -220,6 +220,7 @@ func TestCallPageInChromium(t *testing.T) {
 		testkit.CheckFor(t, browserWait, 250*time.Millisecond, inCallWith(tab, others...))
 	}
 	screenshot(t, tabs[0])
+	fitsAPhone(t, tabs[1])
 
 	// The third tab leaves: the first two drop its tile and stay connected.
 	ctx, cancel := context.WithTimeout(tabs[2], 10*time.Second)
@@ -269,4 +270,43 @@ func screenshot(t *testing.T, tab context.Context) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot of the call: %s", path)
+}
+
+// fitsAPhone shows tab's call on a phone's screen (390×844 CSS pixels, as
+// an iPhone 14's, touch, mobile) and checks that nothing is wider than the
+// screen and that every control is on it and a finger's height (44 px).
+func fitsAPhone(t *testing.T, tab context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 10*time.Second)
+	defer cancel()
+	err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait))
+	if err != nil {
+		t.Fatalf("emulate a phone: %v", err)
+	}
+	type layout struct {
+		Width    int      `json:"width"`
+		Overflow int      `json:"overflow"`
+		Tiles    int      `json:"tiles"`
+		Bad      []string `json:"bad"`
+	}
+	testkit.CheckFor(t, waitTimeout, 100*time.Millisecond, func() error {
+		l, err := eval[layout](tab, `(() => {
+  const bad = [];
+  for (const el of document.querySelectorAll('.tile, #controls button')) {
+    const r = el.getBoundingClientRect();
+    if (r.left < 0 || r.right > innerWidth) bad.push((el.id || el.className) + ' is wider than the screen');
+    if (el.tagName === 'BUTTON' && (r.height < 44 || r.bottom > innerHeight)) bad.push(el.id + ' is off screen or under 44 px');
+  }
+  return { width: innerWidth, overflow: document.documentElement.scrollWidth - innerWidth, tiles: document.querySelectorAll('.tile').length, bad };
+})()`)
+		switch {
+		case err != nil:
+			return err
+		case l.Width != 390:
+			return fmt.Errorf("viewport %d px wide, want 390", l.Width)
+		case l.Overflow > 0 || len(l.Bad) > 0 || l.Tiles != 3:
+			return fmt.Errorf("on a phone: %d px wider than the screen, %d tiles, %v", l.Overflow, l.Tiles, l.Bad)
+		}
+		return nil
+	})
 }

@@ -109,7 +109,12 @@ func openTab(t *testing.T, browser context.Context, url string, first bool) cont
 // eval runs a JavaScript expression in tab, awaiting it when it is a
 // promise, and returns its value, decoded from JSON.
 func eval[T any](tab context.Context, expr string) (T, error) {
-	ctx, cancel := context.WithTimeout(tab, 10*time.Second)
+	return evalFor[T](tab, expr, 10*time.Second)
+}
+
+// evalFor is eval, waiting up to d.
+func evalFor[T any](tab context.Context, expr string, d time.Duration) (T, error) {
+	ctx, cancel := context.WithTimeout(tab, d)
 	defer cancel()
 	return chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 }

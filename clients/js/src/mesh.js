@@ -59,15 +59,16 @@ export class MeshCall extends Emitter {
   }
 
   /**
-   * Sends stream's tracks to every peer (present and future), in place of
-   * the previous local stream's; renegotiates as needed.
+   * Sends stream's tracks to every peer (present and future) in place of
+   * the previous local stream's: tracks in both keep their senders, others
+   * are removed or added, and the peers renegotiate.
    */
   setLocalStream(stream) {
-    const old = this.localStream;
     this.localStream = stream;
+    const keep = new Set(stream?.getTracks() ?? []);
     for (const peer of this.peers.values()) {
       for (const sender of peer.pc.getSenders()) {
-        if (sender.track && old?.getTracks().includes(sender.track)) peer.pc.removeTrack(sender);
+        if (sender.track && !keep.has(sender.track)) peer.pc.removeTrack(sender);
       }
       this.#addTracks(peer.pc);
     }

@@ -195,7 +195,8 @@ func inCallWith(tab context.Context, others ...string) func() error {
 // binary with --demo) in three tabs of headless Chromium with a fake camera
 // and microphone: every tab connects to both others and decodes video from
 // each; one leaves and the others drop its tile; a 7th member of a room of
-// 6 is told the room is full. It saves a screenshot of a tab in the call
+// 6 is told the room is full, and a page whose server is unreachable says
+// so. It saves a screenshot of a tab in the call
 // ($REDRTC_SCREENSHOT, or the test's temporary directory), the source of
 // docs/img/call.png.
 func TestCallPageInChromium(t *testing.T) {
@@ -253,6 +254,17 @@ func TestCallPageInChromium(t *testing.T) {
 		v, err := view(full)
 		if err == nil && (v.Code != "room-full" || !strings.Contains(v.Message, "full") || len(v.Tiles) != 0) {
 			err = fmt.Errorf("the 7th tab shows message %q (%s) and tiles %v, want the room-full message and no tiles", v.Message, v.Code, v.Tiles)
+		}
+		return err
+	})
+
+	// A page whose server cannot be reached says so.
+	nowhere := fmt.Sprintf("ws://127.0.0.1:%d/", freePort(t))
+	lost := openTab(t, browser, "http://"+addr+"/?server="+nowhere+"#e2e-nowhere", false)
+	testkit.CheckFor(t, waitTimeout, 100*time.Millisecond, func() error {
+		v, err := view(lost)
+		if err == nil && (v.Code != "unreachable" || !strings.Contains(v.Message, nowhere)) {
+			err = fmt.Errorf("a page with no server shows message %q (%s), want the unreachable message naming %s", v.Message, v.Code, nowhere)
 		}
 		return err
 	})

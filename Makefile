@@ -16,9 +16,10 @@ release:
 debug:
 	$(GO) build -race -gcflags 'all=-N -l' -ldflags '-X main.commit=$(COMMIT)' -o $(BIN) ./cmd/redrtc
 
+# --demo serves the call page; the server prints its address.
 run: release
 	@echo "make run: admin listener (metrics, readiness, admin API) on 127.0.0.1:9090; RUNFLAGS= turns it off"
-	./$(BIN) $(RUNFLAGS)
+	./$(BIN) --demo $(RUNFLAGS)
 
 # The race detector needs cgo, that is a C compiler; without one the tests
 # still run, and say so.
@@ -34,6 +35,7 @@ test: export REDRTC_SKIP_LOG := $(CURDIR)/$(SKIPLOG)
 test:
 	@[ -n "$(RACE)" ] || echo "make test: no C compiler, so no race detector (apt-get install gcc)" >&2
 	@mkdir -p $(dir $(SKIPLOG)) && : > $(SKIPLOG)
+	@if command -v npm >/dev/null 2>&1 && [ ! -d clients/js/node_modules ]; then (cd clients/js && npm ci --no-audit --no-fund) || echo "make test: npm ci in clients/js failed; the SDK's dev dependencies are missing" >&2; fi
 	$(GO) test $(RACE) -count=1 ./... || { cat $(SKIPLOG); exit 1; }
 	$(GO) -C bench test $(RACE) -count=1 ./... || { cat $(SKIPLOG); exit 1; }
 	$(if $(RACE),$(GO) test -count=1 -run 'DoesNotAllocate' ./... || { cat $(SKIPLOG); exit 1; })

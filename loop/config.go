@@ -84,6 +84,9 @@ type Config struct {
 	// ICE hands out the iceServers of room-joined (--turn-secret,
 	// --turn-uris, --stun-uris, --turn-ttl); nil sends none.
 	ICE *auth.ICE
+	// Static maps request paths ("/", "/sdk/index.js") to files served to
+	// plain GETs (--demo; not for production): none by default.
+	Static map[string]StaticFile
 	// EventLoops is the number of event loops (default: one per CPU).
 	EventLoops int
 	// Logger receives the server's logs (default: none).
@@ -122,6 +125,9 @@ func (c Config) validate(minTimeout time.Duration) error {
 		case !validOrigin(o):
 			return fmt.Errorf("--allowed-origins: %q is not an origin like https://example.com", o)
 		}
+	}
+	if err := validateStatic(c.Static); err != nil {
+		return err
 	}
 	if _, err := c.listenIP(); err != nil {
 		return err

@@ -82,7 +82,7 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 	if !present(r.upgrade) {
 		if (head || string(r.method) == "GET") && string(r.path()) == "/healthz" {
 			s.healthz(c, head)
-		} else {
+		} else if !s.serveStatic(c, head, r.method, r.path()) {
 			s.httpReply(c, head, "426 Upgrade Required", "this is a WebSocket endpoint\n")
 		}
 		return len(buf)

@@ -30,7 +30,7 @@ var limitDocs = []struct {
 }
 
 // flagsNotLimits are the flags the tables list that take no number.
-var flagsNotLimits = []string{"interface", "allowed-origins", "debug-addr", "log-file", "pid-file", "daemon", "verbose", "help", "version"}
+var flagsNotLimits = []string{"interface", "allowed-origins", "debug-addr", "demo", "log-file", "pid-file", "daemon", "verbose", "help", "version"}
 
 // fixedLimits are the rows of limits without a flag, by the start of their
 // first cell, and what their default cell must say. "" checks nothing.

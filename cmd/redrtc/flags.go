@@ -21,6 +21,7 @@ type options struct {
 	daemon  bool
 	verbose bool
 	version bool
+	demo    bool // serve the call page and the SDK (demo.go)
 	// debugAddr is where to serve Go's profiler; "" for nowhere. It is the
 	// binary's, not loop.Config's: the event loops never see it.
 	debugAddr string
@@ -92,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (o options, err error) {
 	boolVar(&o.daemon, "daemon", "d")
 	boolVar(&o.verbose, "verbose", "v")
 	boolVar(&o.version, "version", "")
+	boolVar(&o.demo, "demo", "")
 	var af authFlags // access tokens and TURN (token_flags.go)
 	af.register(fs, true)
 	o.flags = fs

@@ -85,6 +85,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if debug != nil {
 		log.Info().Stringer("addr", debug.Addr()).Msg("serving Go's profiler at /debug/pprof/; keep this address private")
 	}
+	if err := enableDemo(&opts.cfg, opts.demo); err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		notifyParent(err)
+		return 1
+	}
 	adm, err := startAdmin(opts.admin, log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start")
@@ -111,6 +116,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	notifyParent(nil)
+	announceDemo(&log, opts.demo, srv.Addr())
 
 	var stopping time.Time
 	select {

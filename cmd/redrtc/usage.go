@@ -37,6 +37,9 @@ const usageTail = `  -i, --interface ADDR  IP address or interface name (lo, eth
                         (logrotate)
       --pid-file PATH   write the pid there once listening, remove it on
                         exit; refuse to start while another server holds it
+      --demo            serve the call page at / and the JavaScript SDK at
+                        /sdk/ on the same port, for trying RedRTC out; not
+                        for production
   -d, --daemon          run in the background, detached from the terminal;
                         logs go to --log-file, or to stderr only when it is
                         a file (2>>/var/log/redrtc.log)

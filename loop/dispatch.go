@@ -21,13 +21,17 @@ func (c *conn) dispatch(payload []byte) {
 	}
 	switch m.Event {
 	case proto.EventPing:
-		c.Send(c.ls.finish(proto.AppendPong(c.ls.begin()), ws.OpText))
+		c.sendUnsequenced(c.ls.finish(proto.AppendPong(c.ls.begin()), ws.OpText))
 	case proto.EventJoinRoom:
 		c.join(&m)
 	case proto.EventLeaveRoom:
 		c.leave()
 	case proto.EventOffer, proto.EventAnswer, proto.EventICECandidate:
 		c.relay(&m)
+	case proto.EventAck:
+		c.ack(&m)
+	case proto.EventResume:
+		c.resume(&m)
 	}
 }
 

@@ -130,7 +130,6 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 // admit gives an upgraded connection its client id, or turns it away with
 // server-full and close code 1013 when the server is at --clients.
 func (s *Server) admit(c *conn) {
-	ls := c.ls
 	id, err := proto.NewClientID()
 	if err == nil {
 		c.client.ID = id
@@ -144,7 +143,7 @@ func (s *Server) admit(c *conn) {
 		return
 	}
 	c.roomlessSince = s.uptimeSeconds()
-	c.Send(ls.finish(proto.AppendClientID(ls.begin(), id), ws.OpText))
+	c.sendClientID(id)
 }
 
 // healthz answers GET /healthz with the current counts, and HEAD /healthz

@@ -118,8 +118,9 @@ func (c *conn) close(code ws.StatusCode, reason string) {
 	}
 	last := c.outbox&outboxQueued != 0
 	c.moveTo(stateClosing)
+	kept := was == stateOpen && c.outlives(false)
 	ls.mu.Unlock()
-	if was == stateOpen {
+	if was == stateOpen && !kept {
 		ls.retire(c)
 	}
 	if !last && c.gc.OutboundBuffered() == 0 {
@@ -187,9 +188,10 @@ func (c *conn) closed() {
 	c.moveTo(stateClosed)
 	ls.recycle(c.out)
 	c.out = nil
+	kept := was == stateOpen && c.outlives(true)
 	ls.mu.Unlock()
 	ls.remove(c)
-	if was == stateOpen {
+	if was == stateOpen && !kept {
 		ls.retire(c)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/redrtc/redrtc/proto"
 	"github.com/redrtc/redrtc/registry"
 )
 
@@ -27,6 +28,8 @@ type Server struct {
 	clients  *registry.Clients
 	rooms    *registry.Rooms
 	upgrader ws.Upgrader
+	// resumeKey makes and checks resume tokens (proto.ResumeKey).
+	resumeKey *proto.ResumeKey
 	// clock is the coarse time, in nanoseconds, that stamps lastSeen; the
 	// ticker advances it. It counts from started on the monotonic clock, so
 	// that a step of the wall clock (NTP, a VM restored or migrated) cannot
@@ -125,6 +128,7 @@ func newServer(cfg Config, hooks testHooks) *Server {
 		done:      make(chan struct{}),
 		loops:     make(map[gnet.EventLoop]*loopState),
 	}
+	s.resumeKey = newResumeKey()
 	s.base = time.Now()
 	s.started = s.base.UnixNano()
 	s.clock.Store(s.started)

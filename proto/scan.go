@@ -21,6 +21,8 @@ const MaxDepth = 256
 type fields struct {
 	event, data                                        []byte
 	roomID, roomName, target, offer, answer, candidate []byte
+	// clientID, resumeToken, lastSeq and seq serve resume and ack.
+	clientID, resumeToken, lastSeq, seq []byte
 }
 
 type scanner struct {
@@ -90,6 +92,8 @@ func (s *scanner) member(where int, key []byte) {
 			f.answer = v
 		case keyIs(key, "candidate"):
 			f.candidate = v
+		default:
+			f.sessionField(key, v)
 		}
 	}
 }

@@ -128,7 +128,13 @@ func resumablePair(t *testing.T, srv *Server) (a, b *testkit.Client, seq uint64)
 // resumablePairIn is resumablePair in the given room.
 func resumablePairIn(t *testing.T, srv *Server, room string) (a, b *testkit.Client, seq uint64) {
 	t.Helper()
-	a, b = dial(t, srv), dial(t, srv)
+	return joinResumable(t, dial(t, srv), dial(t, srv), room)
+}
+
+// joinResumable puts a and b in room, in that order, and has a ack what it
+// was sent, which makes its session resumable; it returns a's last seq.
+func joinResumable(t *testing.T, a, b *testkit.Client, room string) (_, _ *testkit.Client, seq uint64) {
+	t.Helper()
 	a.Send("join-room", map[string]any{"roomId": room})
 	a.Expect("room-created")
 	a.Expect("room-joined")

@@ -17,6 +17,11 @@ import (
 //	                                          ▼                 │ closeGrace                │ the client's FIN,
 //	                                        closed ◀────────────┴───────────────────────────┘ or lingerTime
 //
+// A resumable session (session.go) can outlive its connection: when the
+// client went away, timed out or sent a close other than 1000, close and
+// closed detach the session instead of retiring the client, and a resume
+// on another connection may take it over.
+//
 // Whatever ends a connection — the client's close frame, a protocol
 // violation, an idle or join timeout, the rate kick, a slow consumer, a
 // panic, server-full, an HTTP error, shutdown — goes through close, the one

@@ -70,8 +70,10 @@ type loopState struct {
 	// until it is resumed or its grace ends (session.go). Owned by the
 	// loop, appended to under mu.
 	detached []*conn
-	// seqScratch is where a detached session's next frame is sequenced.
-	seqScratch []byte
+	// seqScratch is where a detached session's next frame is sequenced;
+	// freeRetained keeps emptied retention buffers (retained.go).
+	seqScratch   []byte
+	freeRetained []*retained
 }
 
 // outBuf is a connection's queued bytes, pooled per loop.

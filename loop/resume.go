@@ -124,7 +124,7 @@ func (c *conn) takeOver(owner *registry.Client, r *registry.Room, lastSeq uint64
 	}
 	c.appendOut(ls.finish(proto.AppendResumed(ls.begin(), owner.ID, roomID, ids, missed, dropped), ws.OpText))
 	moved.each(lastSeq, func(frame []byte) { c.out.b = append(c.out.b, frame...) })
-	moved.trim(lastSeq)
+	moved.trim(ls, lastSeq)
 	unlock()
 	s := ls.srv
 	s.clients.Adopt(&c.client, owner)

@@ -74,7 +74,7 @@ func (c *conn) appendSequenced(msg []byte) (wake bool) {
 	start := len(c.out.b)
 	c.out.b = appendWithSeq(c.out.b, msg, c.seq)
 	if c.sess != nil {
-		c.sess.retain(c.out.b[start:])
+		c.sess.retain(c.ls, c.out.b[start:])
 	}
 	return c.ls.wakeNeeded()
 }
@@ -89,5 +89,5 @@ func (c *conn) retainDetached(msg []byte) {
 	ls := c.ls
 	c.seq++
 	ls.seqScratch = appendWithSeq(ls.seqScratch[:0], msg, c.seq)
-	c.sess.retain(ls.seqScratch)
+	c.sess.retain(ls, ls.seqScratch)
 }

@@ -30,6 +30,9 @@ type Server struct {
 	upgrader ws.Upgrader
 	// resumeKey makes and checks resume tokens (proto.ResumeKey).
 	resumeKey *proto.ResumeKey
+	// retainedFreed counts resume buffers left to the collector, for the
+	// memory trimmer (retained.go).
+	retainedFreed atomic.Int64
 	// clock is the coarse time, in nanoseconds, that stamps lastSeen; the
 	// ticker advances it. It counts from started on the monotonic clock, so
 	// that a step of the wall clock (NTP, a VM restored or migrated) cannot

@@ -1,7 +1,6 @@
 package loop
 
 import (
-	"sync"
 	"unsafe"
 
 	"github.com/gobwas/ws"
@@ -60,95 +59,6 @@ const (
 	retainBytes    = 64 << 10
 )
 
-// retained is a session's unacknowledged frames, seq and all, oldest first:
-// sizes is a ring of their lengths and buf[off:] their bytes.
-type retained struct {
-	buf   []byte
-	off   int
-	sizes [retainMessages]uint32
-	head  int
-	n     int
-}
-
-// retainedPool keeps emptied buffers for the next session that needs one,
-// so that acking clients do not allocate per message.
-var retainedPool = sync.Pool{New: func() any { return new(retained) }}
-
-// takenOver reports whether s, which may be nil, was taken over by a
-// resume. Call with ls.mu held.
-func (s *session) takenOver() bool { return s != nil && s.phase == sessionTakenOver }
-
-// retain keeps frame, the session's newest event, dropping the oldest
-// beyond the bounds. One frame is always kept, however large. Call with
-// ls.mu held.
-func (s *session) retain(frame []byte) {
-	if s.ret == nil {
-		s.ret = retainedPool.Get().(*retained)
-	}
-	r := s.ret
-	for r.n > 0 && (r.n == retainMessages || len(r.buf)-r.off+len(frame) > retainBytes) {
-		r.dropOldest()
-		s.base++
-	}
-	if r.off > 0 && len(r.buf)+len(frame) > cap(r.buf) {
-		r.buf = r.buf[:copy(r.buf, r.buf[r.off:])]
-		r.off = 0
-	}
-	r.buf = append(r.buf, frame...)
-	r.sizes[(r.head+r.n)%retainMessages] = uint32(len(frame))
-	r.n++
-}
-
-func (r *retained) dropOldest() {
-	r.off += int(r.sizes[r.head])
-	r.head = (r.head + 1) % retainMessages
-	r.n--
-	if r.n == 0 {
-		r.buf, r.off, r.head = r.buf[:0], 0, 0
-	}
-}
-
-// trim forgets the frames up to seq, which the client has; an empty buffer
-// goes back to the pool. Call with ls.mu held.
-func (s *session) trim(seq uint64) {
-	if seq <= s.base {
-		return
-	}
-	if r := s.ret; r != nil {
-		for i := s.base; i < seq && r.n > 0; i++ {
-			r.dropOldest()
-		}
-	}
-	s.base = seq
-	s.release()
-}
-
-// release returns an empty buffer to the pool. Call with ls.mu held.
-func (s *session) release() {
-	if r := s.ret; r != nil && r.n == 0 {
-		s.ret = nil
-		if cap(r.buf) <= 4*retainBytes {
-			retainedPool.Put(r)
-		}
-	}
-}
-
-// each calls f with every retained frame after seq, oldest first.
-func (s *session) each(after uint64, f func(frame []byte)) {
-	r := s.ret
-	if r == nil {
-		return
-	}
-	off := r.off
-	for i := range r.n {
-		size := int(r.sizes[(r.head+i)%retainMessages])
-		if s.base+uint64(i)+1 > after {
-			f(r.buf[off : off+size])
-		}
-		off += size
-	}
-}
-
 // ack handles ack {"seq"}: the client has every event up to seq. The first
 // ack makes the session resumable; what was sent before it is not retained.
 func (c *conn) ack(m *proto.Message) {
@@ -165,7 +75,7 @@ func (c *conn) ack(m *proto.Message) {
 	if c.sess == nil {
 		c.sess = &session{base: c.seq}
 	}
-	c.sess.trim(m.Seq)
+	c.sess.trim(ls, m.Seq)
 	ls.mu.Unlock()
 }
 
@@ -198,17 +108,17 @@ func (c *conn) outlives(dropped bool) bool {
 			ls.detached = append(ls.detached, c)
 			return true
 		}
-		s.end()
+		s.end(ls)
 	}
 	return false
 }
 
 // end ends the session and lets its buffer go. Call with ls.mu held.
-func (s *session) end() {
+func (s *session) end(ls *loopState) {
 	s.phase = sessionEnded
 	if r := s.ret; r != nil {
-		r.buf, r.off, r.head, r.n = r.buf[:0], 0, 0, 0
-		s.release()
+		r.reset()
+		s.release(ls)
 	}
 }
 
@@ -223,7 +133,7 @@ func (ls *loopState) sweepDetached(now int64, all bool) {
 		s := c.sess
 		expired := s.phase == sessionDetached && (all || now >= s.expires)
 		if expired {
-			s.end()
+			s.end(ls)
 		}
 		still := s.phase == sessionDetached
 		ls.mu.Unlock()
@@ -240,3 +150,7 @@ func (ls *loopState) sweepDetached(now int64, all bool) {
 
 // uintptrOf is a loop state's address, for lockPair's order.
 func uintptrOf(ls *loopState) uintptr { return uintptr(unsafe.Pointer(ls)) }
+
+// takenOver reports whether s, which may be nil, was taken over by a
+// resume. Call with ls.mu held.
+func (s *session) takenOver() bool { return s != nil && s.phase == sessionTakenOver }

@@ -75,6 +75,12 @@ type client struct {
 	role int
 
 	dirty bool // has output queued for the end of the round
+
+	// acking (ack.go): whether the server gave a resume token, the last
+	// seq received and acked, and when an ack falls due (unix ns; 0: none)
+	acks           bool
+	lastSeq, acked uint64
+	ackDue         int64
 }
 
 const roomCap = 6
@@ -104,11 +110,13 @@ type poller struct {
 	cmds  []*task
 	task  *task
 
-	dirty   []*client // connections with queued output (see queue)
-	clients []*client // long-lived clients (idle, relay)
-	first   int       // index of clients[0] among the worker's clients
-	rooms   []*room
-	byID    map[string]*client
+	dirty []*client // connections with queued output (see queue)
+	// ackPending lists the clients with an ack due (ack.go)
+	ackPending []*client
+	clients    []*client // long-lived clients (idle, relay)
+	first      int       // index of clients[0] among the worker's clients
+	rooms      []*room
+	byID       map[string]*client
 	// src and dst are this poller's own copies of the worker's addresses:
 	// Bind and Connect write into the Sockaddr they are given, so pollers
 	// must not share them.
@@ -188,7 +196,7 @@ func (l *poller) submit(t *task) {
 
 func (l *poller) run() {
 	for {
-		timeout := l.waitMillis()
+		timeout := l.ackWait(l.waitMillis())
 		n, err := unix.EpollWait(l.epfd, l.evs, timeout)
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			panic(fmt.Sprintf("epoll_wait: %v", err))
@@ -213,6 +221,7 @@ func (l *poller) run() {
 		if l.task != nil {
 			l.progress()
 		}
+		l.ackOverdue()
 	}
 }
 
@@ -720,6 +729,7 @@ type ctlMsg struct {
 	Event string `json:"event"`
 	Data  struct {
 		ClientID     string   `json:"clientId"`
+		ResumeToken  string   `json:"resumeToken"`
 		RoomID       string   `json:"roomId"`
 		Participants []string `json:"participants"`
 		Code         string   `json:"code"`
@@ -750,6 +760,7 @@ func eventName(p []byte) (string, bool) {
 }
 
 func (l *poller) message(c *client, p []byte) {
+	l.noteSeq(c, p)
 	if name, ok := eventName(p); ok {
 		if name == "pong" {
 			return
@@ -769,6 +780,7 @@ func (l *poller) message(c *client, p []byte) {
 			return
 		}
 		c.id = append(c.id[:0], m.Data.ClientID...)
+		l.startAcking(c, m.Data.ResumeToken)
 		l.onReady(c)
 	case "room-created":
 	case "room-joined":

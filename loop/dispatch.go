@@ -14,6 +14,9 @@ func (c *conn) dispatch(payload []byte) {
 	if hook := c.ls.srv.hooks.beforeDispatch; hook != nil {
 		hook(payload)
 	}
+	if c.staleSession() {
+		return
+	}
 	var m proto.Message
 	if p := proto.Decode(payload, &m); !p.OK() {
 		c.sendError(p)

@@ -154,3 +154,16 @@ func uintptrOf(ls *loopState) uintptr { return uintptr(unsafe.Pointer(ls)) }
 // takenOver reports whether s, which may be nil, was taken over by a
 // resume. Call with ls.mu held.
 func (s *session) takenOver() bool { return s != nil && s.phase == sessionTakenOver }
+
+// staleSession reports whether a resume took c's session over: what its old
+// socket still sends, until its 4001 goes out on its loop, is ignored, so
+// that it cannot act for the client that lives on elsewhere.
+func (c *conn) staleSession() bool {
+	if c.sess == nil {
+		return false
+	}
+	c.ls.mu.Lock()
+	taken := c.sess.takenOver()
+	c.ls.mu.Unlock()
+	return taken
+}

@@ -55,3 +55,42 @@ func TestRetentionBounds(t *testing.T) {
 		t.Fatalf("ended: buffer %v, %d freed", s.ret, ls.srv.retainedFreed.Load())
 	}
 }
+
+// TestRelayToAnAckingClientDoesNotAllocate: relaying to a resumable client,
+// which retains each event until the client acks it, allocates nothing
+// once warm either: its buffer goes back to the loop at each ack and comes
+// back for the next event.
+func TestRelayToAnAckingClientDoesNotAllocate(t *testing.T) {
+	d := newDetached(t)
+	from, to := d.conn(t), d.conn(t)
+	d.join(t, from, "r")
+	d.join(t, to, "r")
+	acks := make([][]byte, 600)
+	for i := range acks {
+		acks[i] = maskedText(`{"event":"ack","data":{"seq":` + strconv.FormatUint(to.seq+uint64(i), 10) + `}}`)
+	}
+	to.frames(acks[0])
+	if to.sess == nil {
+		t.Fatal("the ack did not make the session resumable")
+	}
+	template := maskedText(`{"event":"offer","data":{"targetClientId":"` + idText(to) + `","offer":` + offerSDP + `}}`)
+	buf := make([]byte, len(template))
+	relayed := 0
+	allocs := testing.AllocsPerRun(500, func() {
+		copy(buf, template)
+		from.frames(buf)
+		if out := d.takeOutput(to); bytes.HasSuffix(out, []byte(`,"seq":`+strconv.FormatUint(to.seq, 10)+`}`)) {
+			relayed++
+		}
+		if to.sess.ret == nil || to.sess.ret.n() != 1 {
+			t.Fatalf("retained %v, want the offer", to.sess.ret)
+		}
+		to.frames(acks[relayed])
+	})
+	if relayed != 501 {
+		t.Fatalf("relayed %d of 501 offers with their seq", relayed)
+	}
+	if allocs != 0 {
+		t.Fatalf("relaying to an acking client allocates %.1f times per message", allocs)
+	}
+}

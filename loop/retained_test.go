@@ -73,12 +73,10 @@ func TestRelayToAnAckingClientDoesNotAllocate(t *testing.T) {
 	if to.sess == nil {
 		t.Fatal("the ack did not make the session resumable")
 	}
-	template := maskedText(`{"event":"offer","data":{"targetClientId":"` + idText(to) + `","offer":` + offerSDP + `}}`)
-	buf := make([]byte, len(template))
+	send := offerSender(from, to)
 	relayed := 0
 	allocs := testing.AllocsPerRun(500, func() {
-		copy(buf, template)
-		from.frames(buf)
+		send()
 		if out := d.takeOutput(to); bytes.HasSuffix(out, []byte(`,"seq":`+strconv.FormatUint(to.seq, 10)+`}`)) {
 			relayed++
 		}

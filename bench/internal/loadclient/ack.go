@@ -60,7 +60,7 @@ func (l *poller) sendAck(c *client) {
 
 // startAcking is called on client-id: with a token, c acks seq 0 at once.
 func (l *poller) startAcking(c *client, token string) {
-	c.acks, c.lastSeq, c.acked, c.ackDue = token != "", 0, 0, 0
+	c.acks, c.lastSeq, c.acked, c.ackDue, c.token = token != "", 0, 0, 0, token
 	if c.acks {
 		l.sendAck(c)
 	}

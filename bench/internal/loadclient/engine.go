@@ -81,6 +81,11 @@ type client struct {
 	acks           bool
 	lastSeq, acked uint64
 	ackDue         int64
+	// resuming (resume.go): the session's token, and whether the client
+	// waits for the pong before its drop or is resuming since dropNs
+	token                string
+	dropWanted, resuming bool
+	dropNs               int64
 }
 
 const roomCap = 6
@@ -123,9 +128,10 @@ type poller struct {
 	src []unix.SockaddrInet4
 	dst unix.SockaddrInet4
 
-	st stepState
-	rs relayState
-	cs churnState
+	st  stepState
+	rs  relayState
+	rsm resumeState
+	cs  churnState
 }
 
 // task is one step a poller runs to completion, then reports.
@@ -735,6 +741,7 @@ type ctlMsg struct {
 		Code         string   `json:"code"`
 		Message      string   `json:"message"`
 		Event        string   `json:"event"`
+		Dropped      int64    `json:"dropped"`
 	} `json:"data"`
 }
 
@@ -763,6 +770,7 @@ func (l *poller) message(c *client, p []byte) {
 	l.noteSeq(c, p)
 	if name, ok := eventName(p); ok {
 		if name == "pong" {
+			l.onPong(c)
 			return
 		}
 		l.onRelay(c, name, p)
@@ -775,6 +783,10 @@ func (l *poller) message(c *client, p []byte) {
 	}
 	switch m.Event {
 	case "client-id":
+		if c.resuming {
+			l.sendResume(c)
+			return
+		}
 		if len(m.Data.ClientID) != 36 {
 			l.count("client-id without a 36-character clientId")
 			return
@@ -790,9 +802,16 @@ func (l *poller) message(c *client, p []byte) {
 	case "room-left":
 		l.onLeft(c)
 	case "pong":
+		l.onPong(c)
+	case "resumed":
+		l.onResumed(c, m.Data.Dropped)
 	case "offer", "answer", "ice-candidate":
 		l.onRelay(c, m.Event, p)
 	case "error":
+		if c.resuming && m.Data.Code == "resume-failed" {
+			l.onResumeFailed(c)
+			return
+		}
 		l.onError(c, m.Data.Code, m.Data.Message, m.Data.Event)
 	default:
 		l.count("unexpected event " + m.Event)

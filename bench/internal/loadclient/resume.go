@@ -105,6 +105,15 @@ func (l *poller) onResumed(c *client, dropped int64) {
 	}
 }
 
+// resumeLost counts a resuming client whose new connection was lost (or
+// refused: server-full) as a failed resume.
+func (l *poller) resumeLost(c *client) {
+	if c.resuming {
+		c.resuming = false
+		l.rs.stats.ResumeFailed++
+	}
+}
+
 // onResumeFailed: the session is gone; the client stays away for the rest
 // of the step, and what was sent to it shows as lost.
 func (l *poller) onResumeFailed(c *client) {

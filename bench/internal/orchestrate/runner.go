@@ -51,7 +51,9 @@ func (r *runner) workerBase(p *target.Process, joiners int) ipc.Command {
 // clientsFor is the --clients a server gets for n clients: a little slack,
 // within what its descriptor limit lets it hold.
 func (r *runner) clientsFor(n int) int {
-	c := n + 64
+	// Spare seats: a resuming client holds its session's seat and its new
+	// connection's at once, until the resume hands the session over.
+	c := n + max(64, n/8)
 	if r.limits.ServerMax > 0 {
 		c = min(c, max(n, r.limits.ServerMax))
 	}

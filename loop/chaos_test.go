@@ -34,7 +34,10 @@ func TestChaos(t *testing.T) {
 	// the limit can no longer push a stalled reader past --max-outbound
 	// (TestLargeMessagesCountByTheirSize), and dropping stalled readers is
 	// one of the kinds of mischief this test needs to see happen.
-	srv := startServer(t, Config{Clients: 4000, Rooms: 1000, MaxOutbound: 256 << 10, Rate: -1})
+	// A short --resume-grace: a resuming client cut off by the chaos
+	// leaves a detached session, which must be gone before the tables are
+	// checked.
+	srv := startServer(t, Config{Clients: 4000, Rooms: 1000, MaxOutbound: 256 << 10, Rate: -1, ResumeGrace: 3 * time.Second})
 
 	// The well-behaved clients join first.
 	good := make([][]*testkit.Client, rooms)
@@ -46,6 +49,13 @@ func TestChaos(t *testing.T) {
 		}
 	}
 
+	resumeFailures := make(chan string, 64)
+	resumeFailure := func(f string) {
+		select {
+		case resumeFailures <- f:
+		default:
+		}
+	}
 	ctx, stopChaos := context.WithCancel(context.Background())
 	var chaos sync.WaitGroup
 	// Each actor returns whether it did its mischief to the end; the test
@@ -61,12 +71,19 @@ func TestChaos(t *testing.T) {
 			return reconnectIntoRoom(ctx, srv, fmt.Sprintf("good-%d", i%rooms))
 		}},
 		{name: "stalled reader dropped", act: func(ctx context.Context, i int) bool { return stallWhileFlooded(ctx, srv, i) }},
+		{name: "drop and resume, exactly once", act: func(context.Context, int) bool { return dropAndResume(t, srv, resumeFailure) }},
 	}
-	for i := range 40 {
+	// Ten goroutines for each kind of mischief, and four for the resuming
+	// clients, which leave the others' pace as it was.
+	const mischief, resumers = 40, 4
+	for i := range mischief + resumers {
 		chaos.Add(1)
 		go func() {
 			defer chaos.Done()
-			a := &actors[i%len(actors)]
+			a := &actors[i%(len(actors)-1)]
+			if i >= mischief {
+				a = &actors[len(actors)-1]
+			}
 			for ctx.Err() == nil {
 				if a.act(ctx, i) {
 					a.done.Add(1)
@@ -150,6 +167,10 @@ func TestChaos(t *testing.T) {
 	}
 	close(failures)
 	for f := range failures {
+		t.Error(f)
+	}
+	close(resumeFailures)
+	for f := range resumeFailures {
 		t.Error(f)
 	}
 	for _, room := range good {

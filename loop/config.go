@@ -28,6 +28,7 @@ const (
 	DefaultRateKick    = 10 * time.Second
 	DefaultMaxOutbound = 1 << 20
 	DefaultJoinTimeout = 60 * time.Second
+	DefaultResumeGrace = 30 * time.Second
 	// HandshakeTimeout closes a connection that has not finished its HTTP
 	// upgrade, so that half-sent requests cannot hold descriptors forever.
 	HandshakeTimeout = 5 * time.Second
@@ -74,6 +75,10 @@ type Config struct {
 	// JoinTimeout closes a client that has been in no room this long since
 	// connecting or leaving a room, after an error event (--join-timeout).
 	JoinTimeout time.Duration
+	// ResumeGrace is how long a resumable client's session outlives a
+	// dropped socket, for a new connection to resume it (--resume-grace,
+	// docs/protocol.md); negative turns resume off, as --resume-grace 0.
+	ResumeGrace time.Duration
 	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
 	// may connect; empty or "*" allows every origin. Requests without an
 	// Origin header, which browsers always send, are not affected.

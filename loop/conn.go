@@ -41,7 +41,14 @@ type conn struct {
 	// seconds since the server started, for --join-timeout.
 	roomlessSince uint32
 
-	out []byte
+	// out is what is queued for the next write (guarded by ls.mu), a pooled
+	// buffer or nil; a pointer, not a slice, so that seq and sess fit.
+	out *outBuf
+	// seq numbers the server's text events to this client's session; the
+	// last one sent. Guarded by ls.mu. sess is the session's resume state,
+	// nil until the client acks for the first time (session.go).
+	seq  uint64
+	sess *session
 
 	// lastSeen is when the last frame (or, before the upgrade, the
 	// connection) arrived, on the loop's coarse clock.
@@ -101,5 +108,11 @@ func (c *conn) fragOp() ws.OpCode {
 }
 
 // Send queues msg for the client; it implements registry.Sender and may be
-// called from any goroutine. Once the connection is closing, it does nothing.
-func (c *conn) Send(msg []byte) { c.ls.enqueue(c, msg) }
+// called from any goroutine. Once the connection is closing, it does nothing
+// (unless its session is detached: session.go). A text frame is given the
+// session's next seq on its way into the outbox (sequence.go).
+func (c *conn) Send(msg []byte) { c.ls.enqueue(c, msg, true) }
+
+// sendUnsequenced queues msg without a seq: client-id, resumed and pong,
+// which answer this connection and mean nothing on another.
+func (c *conn) sendUnsequenced(msg []byte) { c.ls.enqueue(c, msg, false) }

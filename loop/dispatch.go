@@ -14,6 +14,9 @@ func (c *conn) dispatch(payload []byte) {
 	if hook := c.ls.srv.hooks.beforeDispatch; hook != nil {
 		hook(payload)
 	}
+	if c.staleSession() {
+		return
+	}
 	var m proto.Message
 	if p := proto.Decode(payload, &m); !p.OK() {
 		c.countReceived(p.Event)
@@ -23,13 +26,17 @@ func (c *conn) dispatch(payload []byte) {
 	c.countReceived(m.Event)
 	switch m.Event {
 	case proto.EventPing:
-		c.Send(c.ls.finish(proto.AppendPong(c.ls.begin()), ws.OpText))
+		c.sendUnsequenced(c.ls.finish(proto.AppendPong(c.ls.begin()), ws.OpText))
 	case proto.EventJoinRoom:
 		c.join(&m)
 	case proto.EventLeaveRoom:
 		c.leave()
 	case proto.EventOffer, proto.EventAnswer, proto.EventICECandidate:
 		c.relay(&m)
+	case proto.EventAck:
+		c.ack(&m)
+	case proto.EventResume:
+		c.resume(&m)
 	}
 }
 

@@ -87,7 +87,7 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 func (e *events) OnTick() (time.Duration, gnet.Action) {
 	s := e.srv
 	s.clock.Store(s.started + int64(time.Since(s.base)))
-	s.trimmer.tick(s.clients.Len(), s.rooms.Len())
+	s.trimmer.tick(s.clients.Len(), s.rooms.Len(), s.retainedFreed.Swap(0))
 	s.reportRefusals()
 	s.loopsMu.Lock()
 	for _, ls := range s.loops {

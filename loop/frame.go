@@ -214,6 +214,10 @@ func (c *conn) closeReceived(payload []byte) *frameError {
 			return errCloseBadUTF8
 		}
 	}
+	if code != ws.StatusNormalClosure {
+		c.closeDropped(code, "") // a resumable session outlives it
+		return nil
+	}
 	c.close(code, "")
 	return nil
 }

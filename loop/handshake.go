@@ -129,7 +129,6 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 // admit gives an upgraded connection its client id, or turns it away with
 // server-full and close code 1013 when the server is at --clients.
 func (s *Server) admit(c *conn) {
-	ls := c.ls
 	id, err := proto.NewClientID()
 	if err == nil {
 		c.client.ID = id
@@ -146,7 +145,7 @@ func (s *Server) admit(c *conn) {
 	}
 	c.roomlessSince = s.uptimeSeconds()
 	c.logOpened()
-	c.Send(ls.finish(proto.AppendClientID(ls.begin(), id), ws.OpText))
+	c.sendClientID(id)
 }
 
 // healthz answers GET /healthz with the current counts, and HEAD /healthz

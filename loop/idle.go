@@ -30,6 +30,7 @@ func (t idleScan) Run(context.Context) error {
 	defer s.recoverLoop("looking for idle connections")
 	now := s.now()
 	ls.sweepEnding(now)
+	ls.sweepDetached(now, false)
 	timeout := int64(s.cfg.Timeout)
 	// A bounded slice per tick, resuming where the last one stopped, so
 	// that no tick holds up the loop's traffic for long. Closing a
@@ -50,7 +51,7 @@ func (t idleScan) Run(context.Context) error {
 		case stateOpen:
 			switch {
 			case idle >= timeout:
-				c.close(ws.StatusGoingAway, reasonIdleTimeout)
+				c.closeDropped(ws.StatusGoingAway, reasonIdleTimeout)
 			case !c.inRoom && now-s.started-int64(c.roomlessSince)*int64(time.Second) >= int64(s.cfg.JoinTimeout):
 				c.sendError(proto.Problem{Code: proto.CodeJoinTimeout, Message: "no room joined in time; closing"})
 				c.close(ws.StatusPolicyViolation, reasonJoinTimeout)

@@ -45,8 +45,11 @@ func (d *detached) conn(tb testing.TB) *conn {
 func (d *detached) takeOutput(c *conn) []byte {
 	d.ls.mu.Lock()
 	defer d.ls.mu.Unlock()
-	out := c.out
-	c.out = c.out[:0]
+	if c.out == nil {
+		return nil
+	}
+	out := c.out.b
+	c.out.b = c.out.b[:0]
 	return out
 }
 

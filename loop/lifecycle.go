@@ -17,6 +17,11 @@ import (
 //	                                          ▼                 │ closeGrace                │ the client's FIN,
 //	                                        closed ◀────────────┴───────────────────────────┘ or lingerTime
 //
+// A resumable session (session.go) can outlive its connection: when the
+// client went away, timed out or sent a close other than 1000, close and
+// closed detach the session instead of retiring the client, and a resume
+// on another connection may take it over.
+//
 // Whatever ends a connection — the client's close frame, a protocol
 // violation, an idle or join timeout, the rate kick, a slow consumer, a
 // panic, server-full, an HTTP error, shutdown — goes through close, the one
@@ -119,8 +124,9 @@ func (c *conn) close(code ws.StatusCode, reason string) {
 	}
 	last := c.outbox&outboxQueued != 0
 	c.moveTo(stateClosing)
+	kept := was == stateOpen && c.outlives(false)
 	ls.mu.Unlock()
-	if was == stateOpen {
+	if was == stateOpen && !kept {
 		ls.retire(c)
 	}
 	if !last && c.gc.OutboundBuffered() == 0 {
@@ -191,10 +197,11 @@ func (c *conn) closed() {
 	ls.queued -= int64(c.held)
 	c.held = 0
 	ls.m.queuedBytes.Store(ls.queued)
+	kept := was == stateOpen && c.outlives(true)
 	ls.mu.Unlock()
 	c.logClosed()
 	ls.remove(c)
-	if was == stateOpen {
+	if was == stateOpen && !kept {
 		ls.retire(c)
 	}
 }

@@ -138,6 +138,24 @@ func TestEveryWayAConnectionEnds(t *testing.T) {
 		{"the client goes away", Config{}, testHooks{}, func(t *testing.T, srv *Server, r *rawConn) {
 			r.upgrade()
 		}, "handshaking open closed"},
+		{"a resume takes its session over", Config{}, testHooks{}, func(t *testing.T, srv *Server, r *rawConn) {
+			r.write([]byte(upgradeRequest))
+			r.response()
+			id := r.expectText("client-id")
+			r.write(maskedText(`{"event":"ack","data":{"seq":0}}`))
+			next := dial(t, srv)
+			resumeAs(next, &testkit.Client{ID: id.Str(t, "clientId"), Token: id.Str(t, "resumeToken")}, 0)
+			next.Expect("resumed")
+			r.expectClose(statusTakenOver)
+		}, written},
+		{"a resumable client goes away, and its grace passes", Config{ResumeGrace: 100 * time.Millisecond}, testHooks{}, func(t *testing.T, srv *Server, r *rawConn) {
+			r.upgrade()
+			r.write(maskedText(`{"event":"ack","data":{"seq":0}}`))
+			r.write(maskedText(`{"event":"ping"}`))
+			r.expectText("pong") // the ack came first: the session is resumable
+			_ = r.nc.Close()
+			testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 0)) // detached, then ended
+		}, "handshaking open closed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -75,15 +75,26 @@ type loopState struct {
 	// wakePending is set while a flush task is queued on the idle loop.
 	wakePending bool
 	inbox       []*conn
-	free        [][]byte
+	free        []*outBuf
+	// detached lists the loop's connections whose session outlives them,
+	// until it is resumed or its grace ends (session.go). Owned by the
+	// loop, appended to under mu.
+	detached []*conn
+	// seqScratch is where a detached session's next frame is sequenced;
+	// freeRetained keeps emptied retention buffers (retained.go).
+	seqScratch   []byte
+	freeRetained []*retained
 }
+
+// outBuf is a connection's queued bytes, pooled per loop.
+type outBuf struct{ b []byte }
 
 // pending is one client's share of a batch, taken out of the outbox: last
 // is set when it ends with the connection's last bytes, slow when the
 // client fell more than --max-outbound behind.
 type pending struct {
 	c    *conn
-	buf  []byte
+	buf  *outBuf
 	last bool
 	slow bool
 }
@@ -99,11 +110,16 @@ const (
 // maxFreeBufs bounds the loop's pool of pending buffers.
 const maxFreeBufs = 64
 
-// enqueue appends msg to c's pending bytes, unless c is closing. Safe from
-// any goroutine.
-func (ls *loopState) enqueue(c *conn, msg []byte) {
+// enqueue appends msg to c's pending bytes, unless c is closing; sequenced
+// text frames get the session's next seq (sequence.go). Safe from any
+// goroutine.
+func (ls *loopState) enqueue(c *conn, msg []byte, sequenced bool) {
 	ls.mu.Lock()
-	if c.state >= stateClosing || c.outbox&outboxSlow != 0 {
+	sequenced = sequenced && c.state != stateHandshaking && isTextFrame(msg)
+	if c.state >= stateClosing || c.outbox&outboxSlow != 0 || c.sess.takenOver() {
+		if sequenced {
+			c.retainDetached(msg)
+		}
 		ls.mu.Unlock()
 		return
 	}
@@ -114,11 +130,17 @@ func (ls *loopState) enqueue(c *conn, msg []byte) {
 	// behind a message: one message always goes, so that a room-mate's
 	// largest offer cannot get a client dropped when --max-outbound is
 	// close to the message limit.
-	if backlog := len(c.out) + int(c.held); backlog > 0 && backlog+len(msg) > ls.srv.cfg.MaxOutbound {
+	if backlog := c.out.len() + int(c.held); backlog > 0 && backlog+len(msg) > ls.srv.cfg.MaxOutbound {
 		c.outbox |= outboxSlow
 		msg = nil
+		sequenced = false
 	}
-	wake := c.appendOut(msg)
+	var wake bool
+	if sequenced {
+		wake = c.appendSequenced(msg)
+	} else {
+		wake = c.appendOut(msg)
+	}
 	ls.mu.Unlock()
 	if wake {
 		// An error means the engine is shutting down and the loop gone.
@@ -130,6 +152,14 @@ func (ls *loopState) enqueue(c *conn, msg []byte) {
 // reports whether the loop must be woken to write them. Call with ls.mu
 // held.
 func (c *conn) appendOut(msg []byte) (wake bool) {
+	c.queue()
+	c.out.b = append(c.out.b, msg...)
+	return c.ls.wakeNeeded()
+}
+
+// queue puts c in the inbox and gives it a pending buffer. Call with ls.mu
+// held.
+func (c *conn) queue() {
 	ls := c.ls
 	if c.outbox&outboxQueued == 0 {
 		c.outbox |= outboxQueued
@@ -139,14 +169,28 @@ func (c *conn) appendOut(msg []byte) (wake bool) {
 		if n := len(ls.free); n > 0 {
 			c.out = ls.free[n-1]
 			ls.free = ls.free[:n-1]
+		} else {
+			c.out = &outBuf{}
 		}
 	}
-	c.out = append(c.out, msg...)
-	wake = ls.busy == 0 && !ls.wakePending
+}
+
+// wakeNeeded reports whether bytes just queued need a flush task to be
+// written, and notes that one is coming. Call with ls.mu held.
+func (ls *loopState) wakeNeeded() bool {
+	wake := ls.busy == 0 && !ls.wakePending
 	if wake {
 		ls.wakePending = true
 	}
 	return wake
+}
+
+// len is the number of bytes queued in o, which may be nil.
+func (o *outBuf) len() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.b)
 }
 
 // Run is the flush task queued on an idle loop; it implements gnet.Runnable.
@@ -220,12 +264,12 @@ func (ls *loopState) flush() {
 // is dropped instead.
 func (ls *loopState) write(p *pending) {
 	defer p.c.recoverPanic("writing a client's queued messages")
-	if p.c.state != stateClosed && !p.slow {
+	if p.c.state != stateClosed && !p.slow && p.buf != nil {
 		if hook := ls.srv.hooks.beforeFlush; hook != nil {
-			hook(p.buf)
+			hook(p.buf.b)
 		}
 		// A failed write makes gnet close the conn (calling OnClose).
-		_, _ = p.c.gc.Write(p.buf)
+		_, _ = p.c.gc.Write(p.buf.b)
 	}
 }
 
@@ -246,8 +290,9 @@ func (ls *loopState) settle(p *pending, now int64) {
 }
 
 // recycle keeps b for reuse. Call with ls.mu held.
-func (ls *loopState) recycle(b []byte) {
-	if b != nil && cap(b) <= maxPooledBuf && len(ls.free) < maxFreeBufs {
-		ls.free = append(ls.free, b[:0])
+func (ls *loopState) recycle(o *outBuf) {
+	if o != nil && cap(o.b) <= maxPooledBuf && len(ls.free) < maxFreeBufs {
+		o.b = o.b[:0]
+		ls.free = append(ls.free, o)
 	}
 }

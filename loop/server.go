@@ -16,6 +16,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/redrtc/redrtc/proto"
 	"github.com/redrtc/redrtc/registry"
 )
 
@@ -27,6 +28,11 @@ type Server struct {
 	clients  *registry.Clients
 	rooms    *registry.Rooms
 	upgrader ws.Upgrader
+	// resumeKey makes and checks resume tokens (proto.ResumeKey).
+	resumeKey *proto.ResumeKey
+	// retainedFreed counts resume buffers left to the collector, for the
+	// memory trimmer (retained.go).
+	retainedFreed atomic.Int64
 	// clock is the coarse time, in nanoseconds, that stamps lastSeen; the
 	// ticker advances it. It counts from started on the monotonic clock, so
 	// that a step of the wall clock (NTP, a VM restored or migrated) cannot
@@ -133,6 +139,7 @@ func newServer(cfg Config, hooks testHooks) *Server {
 		loops:     make(map[gnet.EventLoop]*loopState),
 	}
 	s.admin.drained = make(chan struct{})
+	s.resumeKey = newResumeKey()
 	s.base = time.Now()
 	s.started = s.base.UnixNano()
 	s.clock.Store(s.started)

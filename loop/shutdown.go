@@ -31,6 +31,7 @@ func (g goodbye) Run(context.Context) error {
 	for _, c := range ls.conns {
 		c.close(ws.StatusGoingAway, goodbyeReason)
 	}
+	ls.sweepDetached(0, true) // detached sessions end: no grace past Stop
 	return nil
 }
 

@@ -6,7 +6,7 @@ import (
 )
 
 // memoryTrimmer hands memory back to the operating system after a burst of
-// connects, joins or disconnects. The relay path allocates nothing (but for a
+// connects, joins or disconnects, or of resume buffers emptied by acks. The relay path allocates nothing (but for a
 // small task per batch when it wakes another loop), so an idle or relaying
 // server seldom runs the garbage collector, and the garbage
 // a storm of handshakes leaves — and the memory freed when clients leave —
@@ -27,8 +27,10 @@ const minTrimChange = 256
 // tick looks at the current counts; on the first quiet tick after a burst of
 // at least minTrimChange (or an eighth of the size), it starts a collection
 // that returns free memory to the OS, never two at once.
-func (m *memoryTrimmer) tick(clients, rooms int) {
-	delta := abs(clients-m.lastClients) + abs(rooms-m.lastRooms)
+func (m *memoryTrimmer) tick(clients, rooms int, freed int64) {
+	// freed counts resume buffers left to the collector since the last
+	// tick (retained.go): acks after a burst of joins free one per client.
+	delta := abs(clients-m.lastClients) + abs(rooms-m.lastRooms) + int(freed)
 	m.lastClients, m.lastRooms = clients, rooms
 	if delta > 0 {
 		m.changed += delta

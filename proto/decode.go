@@ -17,6 +17,11 @@ type Message struct {
 	Target ClientID
 	// Payload is the raw JSON value of the offer, answer or candidate field.
 	Payload []byte
+	// Seq is the ack's seq, and LastSeq the resume's lastSeq.
+	Seq, LastSeq uint64
+	// ClientID and ResumeToken are the resume's session and its proof.
+	ClientID    ClientID
+	ResumeToken ResumeToken
 }
 
 // Problem is why a message was rejected. Its Message is a constant, so that
@@ -69,6 +74,10 @@ func Decode(b []byte, m *Message) Problem {
 		return m.decodeRelay(f.target, f.answer, "answer is missing")
 	case EventICECandidate:
 		return m.decodeRelay(f.target, f.candidate, "candidate is missing")
+	case EventAck:
+		return m.decodeAck(&f)
+	case EventResume:
+		return m.decodeResume(&f)
 	}
 	return Problem{}
 }

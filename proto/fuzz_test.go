@@ -21,6 +21,10 @@ var fuzzSeeds = []string{
 	`{"event":"ping","data":{}}`,
 	`{"event":"ping"}`,
 	`{"event":"leave-room","data":null}`,
+	`{"event":"ack","data":{"seq":17}}`,
+	`{"event":"resume","data":{"clientId":"` + peerID + `","resumeToken":"00112233445566778899aabbccddeeff","lastSeq":3}}`,
+	`{"event":"ack","data":{"seq":1e3}}`,
+	`{"event":"resume","data":{"clientId":"` + peerID + `","resumeToken":"0011","lastSeq":-3}}`,
 	// Broken or rejected.
 	offerMessage[:len(offerMessage)/2],
 	`{"event":"offer","data":{"targetClientId":"nope","offer":{}}}`,
@@ -83,7 +87,7 @@ func checkProblem(t *testing.T, in []byte, p Problem) {
 		}
 	case CodeBadRequest:
 		switch p.Event {
-		case EventUnknown, EventJoinRoom, EventLeaveRoom, EventOffer, EventAnswer, EventICECandidate, EventPing:
+		case EventUnknown, EventJoinRoom, EventLeaveRoom, EventOffer, EventAnswer, EventICECandidate, EventPing, EventAck, EventResume:
 		default:
 			t.Fatalf("%q: %+v names an event clients do not send", in, p)
 		}
@@ -125,6 +129,35 @@ func checkAccepted(t *testing.T, in []byte, m *Message) {
 	}
 	if m.Event == EventJoinRoom {
 		checkJoin(t, in, m, data, mismatch)
+	}
+	checkSession(t, in, m, data)
+}
+
+// checkSession compares an accepted ack or resume with encoding/json.
+func checkSession(t *testing.T, in []byte, m *Message, data map[string]json.RawMessage) {
+	var want struct {
+		Seq         *uint64 `json:"seq"`
+		LastSeq     *uint64 `json:"lastSeq"`
+		ClientID    string  `json:"clientId"`
+		ResumeToken string  `json:"resumeToken"`
+	}
+	raw, _ := json.Marshal(data)
+	_ = json.Unmarshal(raw, &want)
+	switch m.Event {
+	case EventAck:
+		if want.Seq == nil || *want.Seq != m.Seq || m.Seq > maxSeq {
+			t.Fatalf("%q: Seq %d, encoding/json reads seq %s", in, m.Seq, data["seq"])
+		}
+	case EventResume:
+		id, ok := ParseClientID([]byte(want.ClientID))
+		if want.LastSeq == nil || *want.LastSeq != m.LastSeq || !ok || id != m.ClientID ||
+			string(m.ResumeToken.AppendText(nil)) != strings.ToLower(want.ResumeToken) {
+			t.Fatalf("%q: resume %v %x %d, encoding/json reads %+v", in, m.ClientID, m.ResumeToken, m.LastSeq, want)
+		}
+	default:
+		if m.Seq != 0 || m.LastSeq != 0 || m.ClientID != (ClientID{}) || m.ResumeToken != (ResumeToken{}) {
+			t.Fatalf("%q: %v carries resume fields", in, m.Event)
+		}
 	}
 }
 
@@ -198,6 +231,7 @@ func checkJoin(t *testing.T, in []byte, m *Message, data map[string]json.RawMess
 
 func equalMessages(a, b *Message) bool {
 	return a.Event == b.Event && a.Target == b.Target && bytes.Equal(a.RoomID, b.RoomID) &&
+		a.Seq == b.Seq && a.LastSeq == b.LastSeq && a.ClientID == b.ClientID && a.ResumeToken == b.ResumeToken &&
 		bytes.Equal(a.RoomName, b.RoomName) && bytes.Equal(a.Payload, b.Payload) &&
 		(a.RoomID == nil) == (b.RoomID == nil) && (a.RoomName == nil) == (b.RoomName == nil) && (a.Payload == nil) == (b.Payload == nil)
 }

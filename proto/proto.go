@@ -21,6 +21,9 @@ const (
 	EventPing
 	EventPong
 	EventError
+	EventAck
+	EventResume
+	EventResumed
 	eventCount
 )
 
@@ -39,6 +42,9 @@ var eventNames = [eventCount]string{
 	EventPing:         "ping",
 	EventPong:         "pong",
 	EventError:        "error",
+	EventAck:          "ack",
+	EventResume:       "resume",
+	EventResumed:      "resumed",
 }
 
 // String returns the event's wire name.
@@ -63,7 +69,7 @@ func (e Event) payloadKey() string {
 }
 
 // clientEvents are the events a client may send; the others are server-only.
-var clientEvents = [...]Event{EventJoinRoom, EventLeaveRoom, EventOffer, EventAnswer, EventICECandidate, EventPing}
+var clientEvents = [...]Event{EventJoinRoom, EventLeaveRoom, EventOffer, EventAnswer, EventICECandidate, EventPing, EventAck, EventResume}
 
 func lookupClientEvent(name []byte) Event {
 	for _, e := range clientEvents {
@@ -97,6 +103,9 @@ const (
 	// CodeRoomClosed tells each member of a room an operator closed that it
 	// has left the room; the connection stays open.
 	CodeRoomClosed Code = "room-closed"
+	// CodeResumeFailed answers a resume that cannot take its session over;
+	// the connection carries on as the fresh client it was.
+	CodeResumeFailed Code = "resume-failed"
 )
 
 // Limits the protocol itself sets on fields.

@@ -22,6 +22,8 @@ type fields struct {
 	event, data                                        []byte
 	roomID, roomName, target, offer, answer, candidate []byte
 	token                                              []byte
+	// clientID, resumeToken, lastSeq and seq serve resume and ack.
+	clientID, resumeToken, lastSeq, seq []byte
 }
 
 type scanner struct {
@@ -93,6 +95,8 @@ func (s *scanner) member(where int, key []byte) {
 			f.candidate = v
 		case keyIs(key, "token"):
 			f.token = v
+		default:
+			f.sessionField(key, v)
 		}
 	}
 }

@@ -138,7 +138,8 @@ func TestNginxConfigProxiesWebSocketsAndHealthz(t *testing.T) {
 	}
 	offer := `{"type":"offer","sdp":"v=0\r\n"}`
 	conns[0].SendRaw(`{"event":"offer","data":{"targetClientId":"` + conns[1].ID + `","offer":` + offer + `}}`)
-	want := `{"event":"offer","data":{"fromClientId":"` + conns[0].ID + `","offer":` + offer + `}}`
+	// seq 3: conns[1]'s room-joined and participants were 1 and 2.
+	want := `{"event":"offer","data":{"fromClientId":"` + conns[0].ID + `","offer":` + offer + `},"seq":3}`
 	if got := string(conns[1].Await("offer").Raw); got != want {
 		t.Errorf("relayed through nginx:\n got %s\nwant %s", got, want)
 	}

@@ -749,6 +749,9 @@ func withHardeningDefaults(o options) options {
 	if o.cfg.JoinTimeout == 0 {
 		o.cfg.JoinTimeout = loop.DefaultJoinTimeout
 	}
+	if o.cfg.ResumeGrace == 0 {
+		o.cfg.ResumeGrace = loop.DefaultResumeGrace
+	}
 	return o
 }
 

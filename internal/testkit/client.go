@@ -23,7 +23,10 @@ const Subprotocol = "webrtc-signaling"
 type Event struct {
 	Event string          `json:"event"`
 	Data  json.RawMessage `json:"data"`
-	Raw   []byte          `json:"-"` // the whole message, as it arrived
+	// Seq is the session's counter the server puts on its events (0 when
+	// there is none: client-id, resumed, pong).
+	Seq uint64 `json:"seq"`
+	Raw []byte `json:"-"` // the whole message, as it arrived
 }
 
 // Field returns the data member name, failing the test when data is not an
@@ -64,6 +67,9 @@ type Client struct {
 	t    testing.TB
 	Conn *websocket.Conn
 	ID   string // from client-id; empty for DialNoID
+	// Token is client-id's resumeToken; empty when the server has resume
+	// off.
+	Token string
 }
 
 // Dial connects to url offering the subprotocol, checks that it was
@@ -71,7 +77,7 @@ type Client struct {
 func Dial(t testing.TB, url string) *Client {
 	t.Helper()
 	c := DialNoID(t, url)
-	c.ID = c.ReadClientID()
+	c.ID, c.Token = c.ReadClientIDToken()
 	return c
 }
 
@@ -121,23 +127,39 @@ func (c *Client) In(t testing.TB) *Client {
 	return &in
 }
 
+var resumeToken = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
 // ReadClientID reads the next message and checks that it is exactly
-// {"event":"client-id","data":{"clientId":"<UUIDv4>"}}; it returns the id.
+// {"event":"client-id","data":{"clientId":"<UUIDv4>"}}, with a
+// "resumeToken":"<32 hex digits>" when the server has resume on; it returns
+// the id.
 func (c *Client) ReadClientID() string {
+	c.t.Helper()
+	id, _ := c.ReadClientIDToken()
+	return id
+}
+
+// ReadClientIDToken is ReadClientID returning the resume token too.
+func (c *Client) ReadClientIDToken() (id, token string) {
 	c.t.Helper()
 	ev, err := c.Read()
 	if err != nil {
 		c.t.Fatalf("reading the client-id: %v", err)
 	}
 	var data struct {
-		ClientID string `json:"clientId"`
+		ClientID    string  `json:"clientId"`
+		ResumeToken *string `json:"resumeToken"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(ev.Data))
 	dec.DisallowUnknownFields()
-	if ev.Event != "client-id" || dec.Decode(&data) != nil || !uuidV4.MatchString(data.ClientID) {
-		c.t.Fatalf("first message %s, want {\"event\":\"client-id\",\"data\":{\"clientId\":\"<UUIDv4>\"}}", ev.Raw)
+	if ev.Event != "client-id" || ev.Seq != 0 || dec.Decode(&data) != nil || !uuidV4.MatchString(data.ClientID) ||
+		(data.ResumeToken != nil && !resumeToken.MatchString(*data.ResumeToken)) {
+		c.t.Fatalf("first message %s, want {\"event\":\"client-id\",\"data\":{\"clientId\":\"<UUIDv4>\"[,\"resumeToken\":\"<32 hex digits>\"]}}", ev.Raw)
 	}
-	return data.ClientID
+	if data.ResumeToken != nil {
+		token = *data.ResumeToken
+	}
+	return data.ClientID, token
 }
 
 // Send sends {"event":evt,"data":data}.

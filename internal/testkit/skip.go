@@ -72,3 +72,14 @@ func packageDir() string {
 		}
 	}
 }
+
+// SkipWithout skips t for want of something the machine cannot do (a
+// network namespace without root, say), saying why and what would help,
+// and records the skip in $REDRTC_SKIP_LOG as RequireTool does.
+func SkipWithout(t testing.TB, why string) {
+	t.Helper()
+	if err := recordSkip(t.Name(), why); err != nil {
+		t.Errorf("recording the skip in $%s: %v", SkipLogEnv, err)
+	}
+	t.Skip(why)
+}

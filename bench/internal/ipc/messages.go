@@ -39,6 +39,10 @@ type Command struct {
 	MeasureEnd   int64   `json:"measureEnd,omitempty"`
 	DrainNs      int64   `json:"drainNs,omitempty"`
 	Pairs        int     `json:"pairs,omitempty"` // churn: concurrent pairs for this worker
+	// relay, resume mode: the share of clients that drop and resume in
+	// each round, and the time between rounds
+	ResumeFraction float64 `json:"resumeFraction,omitempty"`
+	ResumeEveryNs  int64   `json:"resumeEveryNs,omitempty"`
 }
 
 // Report is a worker's (or, merged, every worker's) account of one step.
@@ -73,6 +77,13 @@ type RelayStats struct {
 	BytesInWin    int64 `json:"bytesInWin"`    // payload bytes received inside the window
 	// Hist is the latency of messages sent inside the window, in µs.
 	Hist *hdrhistogram.Snapshot `json:"hist,omitempty"`
+	// Resume mode: sessions resumed, resumes refused or not redialled,
+	// events the server no longer had, and the time from a drop to its
+	// resumed, in µs.
+	Resumes       int64                  `json:"resumes,omitempty"`
+	ResumeFailed  int64                  `json:"resumeFailed,omitempty"`
+	ResumeDropped int64                  `json:"resumeDropped,omitempty"`
+	ResumeHist    *hdrhistogram.Snapshot `json:"resumeHist,omitempty"`
 }
 
 // ChurnStats counts churn sessions.
@@ -156,6 +167,10 @@ func (r *Report) Merge(o Report) {
 		a.RecvInWin += b.RecvInWin
 		a.BytesInWin += b.BytesInWin
 		a.Hist = mergeSnap(a.Hist, b.Hist)
+		a.Resumes += b.Resumes
+		a.ResumeFailed += b.ResumeFailed
+		a.ResumeDropped += b.ResumeDropped
+		a.ResumeHist = mergeSnap(a.ResumeHist, b.ResumeHist)
 	}
 	if o.Churn != nil {
 		if r.Churn == nil {

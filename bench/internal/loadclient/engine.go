@@ -75,6 +75,17 @@ type client struct {
 	role int
 
 	dirty bool // has output queued for the end of the round
+
+	// acking (ack.go): whether the server gave a resume token, the last
+	// seq received and acked, and when an ack falls due (unix ns; 0: none)
+	acks           bool
+	lastSeq, acked uint64
+	ackDue         int64
+	// resuming (resume.go): the session's token, and whether the client
+	// waits for the pong before its drop or is resuming since dropNs
+	token                string
+	dropWanted, resuming bool
+	dropNs               int64
 }
 
 const roomCap = 6
@@ -104,20 +115,23 @@ type poller struct {
 	cmds  []*task
 	task  *task
 
-	dirty   []*client // connections with queued output (see queue)
-	clients []*client // long-lived clients (idle, relay)
-	first   int       // index of clients[0] among the worker's clients
-	rooms   []*room
-	byID    map[string]*client
+	dirty []*client // connections with queued output (see queue)
+	// ackPending lists the clients with an ack due (ack.go)
+	ackPending []*client
+	clients    []*client // long-lived clients (idle, relay)
+	first      int       // index of clients[0] among the worker's clients
+	rooms      []*room
+	byID       map[string]*client
 	// src and dst are this poller's own copies of the worker's addresses:
 	// Bind and Connect write into the Sockaddr they are given, so pollers
 	// must not share them.
 	src []unix.SockaddrInet4
 	dst unix.SockaddrInet4
 
-	st stepState
-	rs relayState
-	cs churnState
+	st  stepState
+	rs  relayState
+	rsm resumeState
+	cs  churnState
 }
 
 // task is one step a poller runs to completion, then reports.
@@ -188,7 +202,7 @@ func (l *poller) submit(t *task) {
 
 func (l *poller) run() {
 	for {
-		timeout := l.waitMillis()
+		timeout := l.ackWait(l.waitMillis())
 		n, err := unix.EpollWait(l.epfd, l.evs, timeout)
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			panic(fmt.Sprintf("epoll_wait: %v", err))
@@ -213,6 +227,7 @@ func (l *poller) run() {
 		if l.task != nil {
 			l.progress()
 		}
+		l.ackOverdue()
 	}
 }
 
@@ -729,11 +744,13 @@ type ctlMsg struct {
 	Event string `json:"event"`
 	Data  struct {
 		ClientID     string   `json:"clientId"`
+		ResumeToken  string   `json:"resumeToken"`
 		RoomID       string   `json:"roomId"`
 		Participants []string `json:"participants"`
 		Code         string   `json:"code"`
 		Message      string   `json:"message"`
 		Event        string   `json:"event"`
+		Dropped      int64    `json:"dropped"`
 	} `json:"data"`
 }
 
@@ -759,8 +776,10 @@ func eventName(p []byte) (string, bool) {
 }
 
 func (l *poller) message(c *client, p []byte) {
+	l.noteSeq(c, p)
 	if name, ok := eventName(p); ok {
 		if name == "pong" {
+			l.onPong(c)
 			return
 		}
 		l.onRelay(c, name, p)
@@ -773,11 +792,16 @@ func (l *poller) message(c *client, p []byte) {
 	}
 	switch m.Event {
 	case "client-id":
+		if c.resuming {
+			l.sendResume(c)
+			return
+		}
 		if len(m.Data.ClientID) != 36 {
 			l.count("client-id without a 36-character clientId")
 			return
 		}
 		c.id = append(c.id[:0], m.Data.ClientID...)
+		l.startAcking(c, m.Data.ResumeToken)
 		l.onReady(c)
 	case "room-created":
 	case "room-joined":
@@ -787,9 +811,16 @@ func (l *poller) message(c *client, p []byte) {
 	case "room-left":
 		l.onLeft(c)
 	case "pong":
+		l.onPong(c)
+	case "resumed":
+		l.onResumed(c, m.Data.Dropped)
 	case "offer", "answer", "ice-candidate":
 		l.onRelay(c, m.Event, p)
 	case "error":
+		if c.resuming && m.Data.Code == "resume-failed" {
+			l.onResumeFailed(c)
+			return
+		}
 		l.onError(c, m.Data.Code, m.Data.Message, m.Data.Event)
 	default:
 		l.count("unexpected event " + m.Event)

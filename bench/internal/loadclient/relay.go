@@ -62,6 +62,8 @@ type relayState struct {
 	inflight int64
 	stats    ipc.RelayStats
 	hist     *hdrhistogram.Histogram
+	// resumeHist is the resume latency, in µs (resume.go)
+	resumeHist *hdrhistogram.Histogram
 }
 
 func (l *poller) startRelay(cmd ipc.Command) {
@@ -75,6 +77,10 @@ func (l *poller) startRelay(cmd ipc.Command) {
 		sending: true,
 		hist:    ipc.NewHist(),
 	}
+	if cmd.ResumeFraction > 0 {
+		rs.resumeHist = ipc.NewHist()
+	}
+	l.startResume(cmd)
 	for _, c := range l.clients {
 		c.k = 0
 		c.sendSeq = [roomCap]uint32{}
@@ -92,6 +98,7 @@ func (l *poller) startRelay(cmd ipc.Command) {
 }
 
 func (l *poller) relayProgress() {
+	l.resumeProgress()
 	rs := &l.rs
 	nowNs := l.now.UnixNano()
 	if rs.sending && nowNs >= rs.me {
@@ -114,7 +121,7 @@ func (l *poller) relayProgress() {
 			if rs.cursor == len(rs.senders) {
 				rs.cursor = 0
 			}
-			if c.state == stOpen {
+			if c.state == stOpen && !c.away() {
 				l.sendRelay(c)
 			}
 		}
@@ -232,6 +239,9 @@ func (l *poller) finishRelay() {
 	rs := &l.rs
 	st := rs.stats
 	st.Hist = rs.hist.Export()
+	if rs.resumeHist != nil {
+		st.ResumeHist = rs.resumeHist.Export()
+	}
 	rep := ipc.Report{
 		Total:   len(rs.senders),
 		Done:    len(rs.senders),
@@ -241,6 +251,6 @@ func (l *poller) finishRelay() {
 		Relay:   &st,
 	}
 	rs.senders = nil
-	rs.hist = nil
+	rs.hist, rs.resumeHist = nil, nil
 	l.finish(rep)
 }

@@ -362,6 +362,7 @@ func (l *poller) connEOF(c *client) {
 
 // connLost: a connection ended without a close handshake.
 func (l *poller) connLost(c *client, reason string) {
+	l.resumeLost(c)
 	wasConnecting := c.state == stConnecting || c.state == stHandshake || (c.state == stOpen && !c.ready)
 	l.closeConn(c)
 	if c.pair != nil {

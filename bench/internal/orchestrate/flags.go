@@ -45,7 +45,7 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	f := &flags{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.scenarios, "scenarios", "idle,relay,churn", "scenarios to run: idle, relay, churn")
+	fs.StringVar(&f.scenarios, "scenarios", "idle,relay,churn", "scenarios to run: idle, relay, churn, resume (relay at -rate while 10% of the clients drop and resume every 3 s)")
 	fs.StringVar(&f.levels, "levels", "1000,5000,10000,max", `client counts for idle and relay; "max" is -n capped at the machine's ceiling`)
 	fs.IntVar(&f.n, "n", limits.ProtocolMaxClients, `the largest client count ("max" in -levels), capped at the machine's ceiling`)
 	fs.BoolVar(&f.full, "full", false, "make bench-full: -n 65536 -scenarios idle,relay -duration 15s -deadline 30m unless set")
@@ -111,13 +111,13 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	for _, s := range strings.Split(f.scenarios, ",") {
 		s = strings.TrimSpace(s)
 		switch s {
-		case "idle", "relay", "churn":
+		case "idle", "relay", "churn", "resume":
 			if !slices.Contains(f.cfg.Scenarios, s) {
 				f.cfg.Scenarios = append(f.cfg.Scenarios, s)
 			}
 		case "":
 		default:
-			return nil, fmt.Errorf("-scenarios: unknown scenario %q (idle, relay, churn)", s)
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q (idle, relay, churn, resume)", s)
 		}
 	}
 	switch {

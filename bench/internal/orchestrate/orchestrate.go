@@ -198,11 +198,27 @@ levels:
 					break levels
 				}
 				logf("relay: %s, %s clients%s", k.Name, numfmt.Commas(lv), results.RoundSuffix(round, f.cfg.Repeat))
-				for _, rr := range r.relay(ctx, k, lv) {
+				for _, rr := range r.relay(ctx, k, lv, relayModes) {
 					rr.Round = round
 					res.Relay = append(res.Relay, rr)
 					logf("  %s: delivered %.0f msgs/s, p99 %.2f ms, %.2f µs server CPU/msg, exactly once %v%s",
 						rr.Mode, rr.DeliveredRate, rr.P99us/1000, rr.CPUPerMsgUs, rr.ExactlyOnce, errSuffix(rr.Err))
+				}
+			}
+		}
+	}
+	for round := 0; has("resume") && round < f.cfg.Repeat; round++ {
+		for _, lv := range levels {
+			for _, k := range turns(kinds, round) {
+				if aborted() {
+					break
+				}
+				logf("resume: %s, %s clients%s", k.Name, numfmt.Commas(lv), results.RoundSuffix(round, f.cfg.Repeat))
+				for _, rr := range r.relay(ctx, k, lv, resumeModes) {
+					rr.Round = round
+					res.Relay = append(res.Relay, rr)
+					logf("  %d resumed, p99 %.2f ms, %d failed, exactly once %v%s",
+						rr.Resumes, rr.ResumeP99us/1000, rr.ResumeFailed, rr.ExactlyOnce, errSuffix(rr.Err))
 				}
 			}
 		}

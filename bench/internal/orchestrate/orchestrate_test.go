@@ -146,13 +146,22 @@ func TestScenarios(t *testing.T) {
 			if len(ir.Failures) > 0 || len(ir.ServerErrors) > 0 {
 				t.Fatalf("idle anomalies: %v %v", ir.Failures, ir.ServerErrors)
 			}
-			rr := r.relay(ctx, k, n)
+			rr := r.relay(ctx, k, n, relayModes)
 			if len(rr) != 2 {
 				t.Fatalf("relay: %d results", len(rr))
 			}
 			for _, x := range rr {
 				if x.Err != "" || !x.ExactlyOnce || x.DeliveredRate <= 0 || x.P50us <= 0 || x.Senders != n {
 					t.Fatalf("relay %s: %+v", x.Mode, x)
+				}
+			}
+			if name == "RedRTC" { // the one server with resume
+				rr = r.relay(ctx, k, n, resumeModes)
+				if len(rr) != 1 {
+					t.Fatalf("resume: %d results", len(rr))
+				}
+				if x := rr[0]; x.Err != "" || !x.ExactlyOnce || x.Resumes == 0 || x.ResumeFailed != 0 || x.ResumeDropped != 0 || x.ResumeP50us <= 0 {
+					t.Fatalf("resume: %+v", x)
 				}
 			}
 			cr := r.churn(ctx, k)
@@ -331,12 +340,12 @@ func TestProfilesAreTakenDuringTheRun(t *testing.T) {
 	}
 	k := kindFor(t, "RedRTC")
 	k.Profiled = true
-	for _, rr := range r.relay(ctx, k, n) {
+	for _, rr := range r.relay(ctx, k, n, relayModes) {
 		if rr.Err != "" || !rr.ExactlyOnce {
 			t.Fatalf("relay %s: %+v", rr.Mode, rr)
 		}
 	}
-	r.relay(ctx, k, n) // a second run gets files of its own
+	r.relay(ctx, k, n, relayModes) // a second run gets files of its own
 	if cr := r.churn(ctx, k); cr.Err != "" {
 		t.Fatalf("churn: %s", cr.Err)
 	}

@@ -52,7 +52,9 @@ func (r *runner) workerBase(p *target.Process, joiners int) ipc.Command {
 // clientsFor is the --clients a server gets for n clients: a little slack,
 // within what its descriptor limit lets it hold.
 func (r *runner) clientsFor(n int) int {
-	c := n + 64
+	// Spare seats: a resuming client holds its session's seat and its new
+	// connection's at once, until the resume hands the session over.
+	c := n + max(64, n/8)
 	if r.limits.ServerMax > 0 {
 		c = min(c, max(n, r.limits.ServerMax))
 	}
@@ -257,7 +259,37 @@ func cpuSampler(pid int, start, end time.Time) <-chan cpuWindow {
 
 // relay measures relaying among n clients: at the configured rate, then as
 // fast as the window allows.
-func (r *runner) relay(ctx context.Context, k *target.Server, n int) []results.RelayResult {
+// relayMode is one measurement of the relay step.
+type relayMode struct {
+	name   string
+	rate   func(cfg results.Settings) float64 // 0: as fast as the window allows
+	window func(cfg results.Settings) int
+}
+
+// relayModes are the relay scenario's: at the configured rate, then as
+// fast as the window allows. At a fixed rate the window only bounds a
+// server that falls behind.
+var relayModes = []relayMode{
+	{"rate", func(c results.Settings) float64 { return c.Rate }, func(c results.Settings) int { return max(c.Window, int(c.Rate)) }},
+	{"max", func(results.Settings) float64 { return 0 }, func(c results.Settings) int { return c.Window }},
+}
+
+// resumeModes are the resume scenario's: relay at the configured rate
+// while resumeFraction of the clients drop and resume every resumeEvery.
+var resumeModes = []relayMode{relayModes[0]}
+
+// resumeFraction of the clients drop and resume every resumeEvery, or
+// three times in a shorter measurement.
+const (
+	resumeFraction = 0.1
+	resumeEvery    = 3 * time.Second
+)
+
+func (r *runner) resumeEvery() time.Duration {
+	return max(50*time.Millisecond, min(resumeEvery, (r.cfg.Warmup+r.cfg.Duration)/3))
+}
+
+func (r *runner) relay(ctx context.Context, k *target.Server, n int, modeList []relayMode) []results.RelayResult {
 	fail := func(err error) []results.RelayResult {
 		return []results.RelayResult{{Server: k.Name, Clients: n, Mode: "rate", TargetRate: r.cfg.Rate, Err: err.Error()},
 			{Server: k.Name, Clients: n, Mode: "max", Err: err.Error()}}
@@ -274,23 +306,20 @@ func (r *runner) relay(ctx context.Context, k *target.Server, n int) []results.R
 	defer pl.stop()
 
 	var out []results.RelayResult
-	modes := []struct {
-		name   string
-		rate   float64
-		window int
-	}{
-		// At a fixed rate the window only bounds a server that falls behind.
-		{"rate", r.cfg.Rate, max(r.cfg.Window, int(r.cfg.Rate))},
-		{"max", 0, r.cfg.Window},
-	}
-	for _, m := range modes {
+	resume := len(modeList) > 0 && &modeList[0] == &resumeModes[0]
+	for _, m := range modeList {
 		if ctx.Err() != nil {
 			break
 		}
-		if m.name == "rate" && r.cfg.Rate <= 0 {
+		rate := m.rate(r.cfg)
+		if m.name == "rate" && rate <= 0 {
 			continue
 		}
-		res := r.relayOnce(ctx, p, pl, n, m.name, m.rate, m.window)
+		name := m.name
+		if resume {
+			name = "resume"
+		}
+		res := r.relayOnce(ctx, p, pl, n, name, rate, m.window(r.cfg))
 		res.Server = k.Name
 		if res.Err == "" && (conn.Failed > 0 || join.Failed > 0) {
 			res.Err = fmt.Sprintf("only %d of %d clients connected and %d joined", conn.Done, n, join.Done)
@@ -314,7 +343,7 @@ func (r *runner) relayOnce(ctx context.Context, p *target.Process, pl *pool, n i
 	timeout := time.Until(me) + r.cfg.Drain + 30*time.Second
 	reps, err := pl.each(ctx, func(w *workerProc) ipc.Command {
 		share := float64(w.setup.Clients) / float64(pl.clients)
-		return ipc.Command{
+		cmd := ipc.Command{
 			Op:           "relay",
 			Rate:         rate * share,
 			Window:       max(1, int(float64(window)*share+0.5)),
@@ -323,6 +352,10 @@ func (r *runner) relayOnce(ctx context.Context, p *target.Process, pl *pool, n i
 			DrainNs:      int64(r.cfg.Drain),
 			TimeoutNs:    int64(time.Until(me) + r.cfg.Drain),
 		}
+		if mode == "resume" {
+			cmd.ResumeFraction, cmd.ResumeEveryNs = resumeFraction, int64(r.resumeEvery())
+		}
+		return cmd
 	}, timeout)
 	var rep ipc.Report
 	for _, x := range reps {
@@ -359,6 +392,12 @@ func (r *runner) relayOnce(ctx context.Context, p *target.Process, pl *pool, n i
 	res.OfferedRate = float64(st.SentWin) / secs
 	res.DeliveredRate = float64(st.RecvInWin) / secs
 	res.MBPerSec = float64(st.BytesInWin) / secs / 1e6
+	res.Resumes, res.ResumeFailed, res.ResumeDropped = st.Resumes, st.ResumeFailed, st.ResumeDropped
+	if st.ResumeHist != nil {
+		if h := hdrhistogram.Import(st.ResumeHist); h.TotalCount() > 0 {
+			res.ResumeP50us, res.ResumeP99us = float64(h.ValueAtQuantile(50)), float64(h.ValueAtQuantile(99))
+		}
+	}
 	if st.Hist != nil {
 		h := hdrhistogram.Import(st.Hist)
 		if h.TotalCount() > 0 {

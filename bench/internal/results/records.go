@@ -61,7 +61,7 @@ type RelayResult struct {
 	Server        string         `json:"server"`
 	Round         int            `json:"round,omitempty"` // with -repeat: which run, from 0
 	Clients       int            `json:"clients"`
-	Mode          string         `json:"mode"` // "rate" or "max"
+	Mode          string         `json:"mode"` // "rate", "max" or "resume"
 	TargetRate    float64        `json:"targetRate,omitempty"`
 	Window        int            `json:"window"`
 	Seconds       float64        `json:"seconds"`
@@ -92,6 +92,13 @@ type RelayResult struct {
 	Failures      map[string]int `json:"failures,omitempty"`
 	ServerErrors  map[string]int `json:"serverErrors,omitempty"`
 	Err           string         `json:"error,omitempty"`
+	// Mode "resume": sessions resumed and refused, events the server no
+	// longer had, and the time from a drop to resumed.
+	Resumes       int64   `json:"resumes,omitempty"`
+	ResumeFailed  int64   `json:"resumeFailed,omitempty"`
+	ResumeDropped int64   `json:"resumeDropped,omitempty"`
+	ResumeP50us   float64 `json:"resumeP50us,omitempty"`
+	ResumeP99us   float64 `json:"resumeP99us,omitempty"`
 }
 
 // Percentile is one point of a latency distribution.

@@ -392,15 +392,18 @@ func buildRows(res *Results) []row {
 		mk("server Go heap after disconnect (MiB)", 2, func(x IdleResult) cell { return heapCell(x.HeapClosedKB) })
 	}
 	// relay
-	for _, mode := range []string{"rate", "max"} {
+	for _, mode := range []string{"rate", "max", "resume"} {
 		for _, n := range levels {
 			sub := map[string][]RelayResult{} // a server's runs
 			scen := "relay, max"
 			for _, x := range res.Relay {
 				if x.Clients == n && x.Mode == mode {
 					sub[x.Server] = append(sub[x.Server], x)
-					if mode == "rate" {
+					switch mode {
+					case "rate":
 						scen = "relay @ " + fmtNum(x.TargetRate, 0) + "/s"
+					case "resume":
+						scen = "relay @ " + fmtNum(x.TargetRate, 0) + "/s, 10% dropping and resuming"
 					}
 				}
 			}
@@ -414,8 +417,15 @@ func buildRows(res *Results) []row {
 				}
 				add(row{scenario: scen, clients: numfmt.Commas(n), figure: figure, cells: cells, decimals: dec, noRatio: strings.HasPrefix(figure, "other")})
 			}
-			if mode == "rate" {
+			if mode != "max" {
 				mk("offered msgs/s", 0, func(x RelayResult) cell { return num(x.OfferedRate) })
+			}
+			if mode == "resume" {
+				mk("sessions resumed", 0, func(x RelayResult) cell { return num(float64(x.Resumes)) })
+				mk("resumes refused or failed", 0, func(x RelayResult) cell { return num(float64(x.ResumeFailed)) })
+				mk("events lost from full buffers", 0, func(x RelayResult) cell { return num(float64(x.ResumeDropped)) })
+				mk("resume latency p50 (ms)", 3, func(x RelayResult) cell { return num(x.ResumeP50us / 1000) })
+				mk("resume latency p99 (ms)", 3, func(x RelayResult) cell { return num(x.ResumeP99us / 1000) })
 			}
 			mk("delivered msgs/s", 0, func(x RelayResult) cell { return num(x.DeliveredRate) })
 			mk("latency p50 (ms)", 3, func(x RelayResult) cell { return num(x.P50us / 1000) })

@@ -29,11 +29,13 @@ type conn struct {
 	// pinged is set when a ping frame went out and cleared by any frame in.
 	pinged bool
 	// outbox says whether the conn is in ls.inbox (outboxQueued) and whether
-	// it fell more than --max-outbound behind (outboxSlow). held is what
-	// gnet still held for the client after its last write, and out what is
-	// queued for the next. All three guarded by ls.mu.
+	// it fell more than --max-outbound behind (outboxSlow); with out, what
+	// is queued for the next write, guarded by ls.mu.
 	outbox outboxFlags
-	held   int32
+	// held is what gnet held for the client when the loop last looked (after
+	// a write, and on the idle scan): for the queued-bytes gauge alone, as
+	// --max-outbound is checked against gnet's own count when writing.
+	held int32
 
 	// idx is the conn's position in ls.conns.
 	idx int32

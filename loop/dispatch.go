@@ -59,11 +59,12 @@ func (c *conn) relay(m *proto.Message) {
 	target := ls.srv.clients.Get(m.Target)
 	if target != nil {
 		frame := ls.finish(proto.AppendRelay(ls.begin(), m.Event, c.client.ID, m.Payload), ws.OpText)
-		c.sampleRelay(target)
+		tls, sampled := c.sampleRelay(target)
 		if room.Deliver(&c.client, target, frame) {
 			c.relayed(m.Event, len(frame), target.ID)
 			return
 		}
+		unsampleRelay(tls, sampled)
 	}
 	c.sendError(proto.Problem{Code: proto.CodeTargetNotFound, Message: "no such client in your room", Event: m.Event})
 }

@@ -49,6 +49,9 @@ func (t idleScan) Run(context.Context) error {
 				c.close(0, reasonHandshakeTimeout)
 			}
 		case stateOpen:
+			if c.held != 0 {
+				ls.noteHeld(c) // gnet writes on without telling the loop
+			}
 			switch {
 			case idle >= timeout:
 				c.closeDropped(ws.StatusGoingAway, reasonIdleTimeout)

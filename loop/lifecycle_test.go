@@ -270,3 +270,51 @@ func (r *rawConn) keepSending(msg []byte, interval time.Duration) (stop func()) 
 	}()
 	return func() { close(done); <-stopped }
 }
+
+// TestAReaderThatCaughtUpIsNotDropped: what gnet held for a client a while
+// ago does not count against --max-outbound once the client has read it:
+// the largest message still reaches a reader with nothing waiting, with
+// the limit at its smallest.
+func TestAReaderThatCaughtUpIsNotDropped(t *testing.T) {
+	srv := startServer(t, Config{Rate: -1, MaxOutbound: 64 << 10})
+	reader, readerID := smallWindowClient(t, srv)
+	flooder := dial(t, srv)
+	flooder.Join("r")
+	reader.write(maskedText(`{"event":"join-room","data":{"roomId":"r"}}`))
+	flooder.Expect("participants")
+	reader.expectText("room-joined")
+	reader.expectText("participants")
+
+	// Offers one at a time, each relayed before the next, until gnet holds
+	// some of them for the reader, which reads nothing meanwhile.
+	chunk := strings.Repeat("x", 16000)
+	sent := 0
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+		if relayed := srv.Metrics().Relayed["offer"]; relayed < uint64(sent) {
+			return fmt.Errorf("%d of %d offers relayed", relayed, sent)
+		}
+		if queuedInGnet(srv, readerID) > 0 {
+			return nil
+		}
+		if sent == 200 {
+			return testkit.GiveUp(fmt.Errorf("gnet holds nothing for a reader that read none of %d offers", sent))
+		}
+		flooder.Send("offer", map[string]any{"targetClientId": readerID, "offer": chunk})
+		sent++
+		return fmt.Errorf("gnet holds nothing yet after %d offers", sent)
+	})
+	for range sent {
+		reader.expectText("offer")
+	}
+	testkit.CheckFor(t, waitTimeout, pollEvery, func() error {
+		if n := queuedInGnet(srv, readerID); n > 0 {
+			return fmt.Errorf("gnet still holds %d bytes for the reader", n)
+		}
+		return nil
+	})
+	big := strings.Repeat("y", 65300)
+	flooder.Send("offer", map[string]any{"targetClientId": readerID, "offer": big})
+	if got := reader.expectText("offer").Str(t, "offer"); got != big {
+		t.Fatalf("offer of %d bytes arrived as %d", len(big), len(got))
+	}
+}

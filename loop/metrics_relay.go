@@ -31,22 +31,38 @@ func (c *conn) relayed(e proto.Event, frame int, target proto.ClientID) {
 }
 
 // sampleRelay starts timing one relay in relaySampleEvery on c's loop,
-// before it is delivered to target.
-func (c *conn) sampleRelay(target *registry.Client) {
+// before it is delivered to target. It returns the target's loop and the
+// sample's start when it took one, for unsampleRelay.
+func (c *conn) sampleRelay(target *registry.Client) (*loopState, int64) {
 	ls := c.ls
 	ls.relays++
 	if ls.relays%relaySampleEvery != 0 {
-		return
+		return nil, 0
 	}
 	tc, ok := target.Sender.(*conn)
 	if !ok {
-		return
+		return nil, 0
 	}
 	t := ls.srv.monotonic()
 	tls := tc.ls
 	tls.mu.Lock()
-	if tls.sampleAt == 0 {
-		tls.sampleAt = t
+	defer tls.mu.Unlock()
+	if tls.sampleAt != 0 {
+		return nil, 0
+	}
+	tls.sampleAt = t
+	return tls, t
+}
+
+// unsampleRelay takes back a sample whose relay was not delivered: left in
+// place, it would time the target loop's next write, however much later.
+func unsampleRelay(tls *loopState, t int64) {
+	if tls == nil {
+		return
+	}
+	tls.mu.Lock()
+	if tls.sampleAt == t {
+		tls.sampleAt = 0
 	}
 	tls.mu.Unlock()
 }

@@ -61,12 +61,12 @@ type loopState struct {
 	// sampling their time (metrics_relay.go).
 	m      loopMetrics
 	relays uint64
+	// queued is the sum of the loop's conn.held.
+	queued int64
 
 	mu sync.Mutex
-	// sampleAt is when a sampled relay queued here was decoded, or 0;
-	// queued is the sum of the loop's conn.held.
+	// sampleAt is when a sampled relay queued here was decoded, or 0.
 	sampleAt int64
-	queued   int64
 	// busy counts the handlers running on the loop: the outermost one
 	// writes the outbox when it ends; nested ones (OnClose called by gnet
 	// from inside a write) leave it to the outermost. While it is above
@@ -123,14 +123,14 @@ func (ls *loopState) enqueue(c *conn, msg []byte, sequenced bool) {
 		ls.mu.Unlock()
 		return
 	}
-	// --max-outbound counts what the server holds for the client: what is
-	// queued here and what gnet could not yet hand to the kernel. A client
+	// --max-outbound bounds what piles up here between two writes; at each
+	// write the loop also counts what gnet still holds (write). A client
 	// this far behind is not reading; the loop closes it rather than let
 	// its backlog grow the server's memory. The limit is on what piles up
 	// behind a message: one message always goes, so that a room-mate's
 	// largest offer cannot get a client dropped when --max-outbound is
 	// close to the message limit.
-	if backlog := c.out.len() + int(c.held); backlog > 0 && backlog+len(msg) > ls.srv.cfg.MaxOutbound {
+	if backlog := c.out.len(); backlog > 0 && backlog+len(msg) > ls.srv.cfg.MaxOutbound {
 		c.outbox |= outboxSlow
 		msg = nil
 		sequenced = false
@@ -236,14 +236,13 @@ func (ls *loopState) exit() {
 		ls.mu.Lock()
 		for _, p := range ls.batch {
 			ls.recycle(p.buf)
+		}
+		ls.mu.Unlock()
+		for _, p := range ls.batch {
 			if p.c.state != stateClosed {
-				held := int32(min(p.c.gc.OutboundBuffered(), 1<<30))
-				ls.queued += int64(held - p.c.held)
-				p.c.held = held
+				ls.noteHeld(p.c)
 			}
 		}
-		ls.m.queuedBytes.Store(ls.queued)
-		ls.mu.Unlock()
 		clear(ls.batch)
 		ls.batch = ls.batch[:0]
 	}
@@ -261,16 +260,27 @@ func (ls *loopState) flush() {
 }
 
 // write writes what was queued for one connection; a slow client's backlog
-// is dropped instead.
+// is dropped instead. A client is slow when what gnet still holds for it,
+// read here on its loop and so exact, and what is queued would together
+// pass --max-outbound; a closing client's last bytes always go.
 func (ls *loopState) write(p *pending) {
-	defer p.c.recoverPanic("writing a client's queued messages")
-	if p.c.state != stateClosed && !p.slow && p.buf != nil {
-		if hook := ls.srv.hooks.beforeFlush; hook != nil {
-			hook(p.buf.b)
-		}
-		// A failed write makes gnet close the conn (calling OnClose).
-		_, _ = p.c.gc.Write(p.buf.b)
+	c := p.c
+	defer c.recoverPanic("writing a client's queued messages")
+	if c.state == stateClosed || p.slow || p.buf == nil {
+		return
 	}
+	if held := c.gc.OutboundBuffered(); !p.last && held > 0 && held+len(p.buf.b) > ls.srv.cfg.MaxOutbound {
+		p.slow = true
+		ls.mu.Lock()
+		c.outbox |= outboxSlow
+		ls.mu.Unlock()
+		return
+	}
+	if hook := ls.srv.hooks.beforeFlush; hook != nil {
+		hook(p.buf.b)
+	}
+	// A failed write makes gnet close the conn (calling OnClose).
+	_, _ = c.gc.Write(p.buf.b)
 }
 
 // settle moves a connection whose last bytes were just written on in its
@@ -286,6 +296,16 @@ func (ls *loopState) settle(p *pending, now int64) {
 		ls.srv.log.Debug().Str("client", clientIDText(c)).
 			Int("queued", c.gc.OutboundBuffered()).Msg("closing a client that does not read")
 		c.close(ws.StatusPolicyViolation, reasonSlowConsumer)
+	}
+}
+
+// noteHeld records what gnet holds for c now, for the queued-bytes gauge.
+func (ls *loopState) noteHeld(c *conn) {
+	held := int32(min(c.gc.OutboundBuffered(), 1<<30))
+	if held != c.held {
+		ls.queued += int64(held - c.held)
+		c.held = held
+		ls.m.queuedBytes.Store(ls.queued)
 	}
 }
 

@@ -19,6 +19,8 @@ type Counts struct {
 	Closes                                 map[string]uint64 // by close code
 	RateLimited, RateKicks, SlowConsumers  uint64
 	JoinTimeouts, IdleTimeouts             uint64
+	Resumes, Replayed, RetainDropped       uint64
+	ResumeFailures                         map[string]uint64 // by reason
 	RoomSize, RelayTime, OfferAnswer       Histogram
 }
 
@@ -61,6 +63,10 @@ var (
 	mSlow         = family("redrtc_slow_consumer_closes_total", "Clients closed for falling --max-outbound behind.", prometheus.CounterValue)
 	mJoinTimeouts = family("redrtc_join_timeouts_total", "Clients closed for joining no room within --join-timeout.", prometheus.CounterValue)
 	mIdle         = family("redrtc_idle_timeouts_total", "Clients closed for sending nothing for --timeout.", prometheus.CounterValue)
+	mResumes      = family("redrtc_resumes_total", "Sessions resumed on a new connection.", prometheus.CounterValue)
+	mResumeFailed = family("redrtc_resume_failures_total", "Resumes refused, by reason.", prometheus.CounterValue, "reason")
+	mReplayed     = family("redrtc_resume_replayed_messages_total", "Retained events delivered again by a resume.", prometheus.CounterValue)
+	mRetainDrop   = family("redrtc_resume_dropped_messages_total", "Retained events dropped from a full per-session buffer (64 events or 64 KiB).", prometheus.CounterValue)
 	mRoomSize     = family("redrtc_room_size_at_join", "Members of a room right after each join.", prometheus.UntypedValue)
 	mRelayTime    = family("redrtc_relay_latency_seconds", "Time from decoding a message to handing its relay to the kernel (1 relay in 64 sampled).", prometheus.UntypedValue)
 	mOfferAnswer  = family("redrtc_offer_answer_seconds", "Time from relaying an offer to relaying the answer of the same pair.", prometheus.UntypedValue)
@@ -70,7 +76,7 @@ var (
 var allMetrics = []metric{
 	mClients, mClientLimit, mRooms, mRoomLimit, mQueued, mDraining, mAccepted, mRefused, mReceived,
 	mRelayed, mRelayedBytes, mErrors, mCloses, mRateLimited, mRateKicks, mSlow, mJoinTimeouts,
-	mIdle, mRoomSize, mRelayTime, mOfferAnswer, mBuildInfo,
+	mIdle, mResumes, mResumeFailed, mReplayed, mRetainDrop, mRoomSize, mRelayTime, mOfferAnswer, mBuildInfo,
 }
 
 // collector reads the server's counts at each scrape: the event loops keep
@@ -128,6 +134,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	one(mSlow, float64(n.SlowConsumers))
 	one(mJoinTimeouts, float64(n.JoinTimeouts))
 	one(mIdle, float64(n.IdleTimeouts))
+	one(mResumes, float64(n.Resumes))
+	byLabel(mResumeFailed, n.ResumeFailures)
+	one(mReplayed, float64(n.Replayed))
+	one(mRetainDrop, float64(n.RetainDropped))
 	hist(mRoomSize, n.RoomSize)
 	hist(mRelayTime, n.RelayTime)
 	hist(mOfferAnswer, n.OfferAnswer)

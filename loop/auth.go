@@ -24,15 +24,15 @@ import (
 //   - Expiry is checked when a client joins, never after: a member whose
 //     token expires stays in its room until it leaves or is closed.
 
-// upgradeAuthorized checks the token in the request head req, when access
+// upgradeAuthorized checks the token in the request r, when access
 // tokens are on. A bad one is answered with 401 and a short reason, and the
 // connection closed; the caller then consumes the request and stops.
-func (s *Server) upgradeAuthorized(c *conn, req []byte) bool {
+func (s *Server) upgradeAuthorized(c *conn, r *httpRequest) bool {
 	v := s.cfg.Auth
 	if v == nil {
 		return true
 	}
-	tok, why := upgradeToken(req)
+	tok, why := upgradeToken(r)
 	switch {
 	case why != "":
 	case tok == nil:
@@ -46,6 +46,7 @@ func (s *Server) upgradeAuthorized(c *conn, req []byte) bool {
 		why = err.Error()
 	}
 	s.log.Debug().Str("reason", why).Msg("upgrade refused: token")
+	c.refused(refusedUnauthorized)
 	s.unauthorizedReply(c, why)
 	return false
 }

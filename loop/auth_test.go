@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -74,8 +75,12 @@ func TestUpgradeToken(t *testing.T) {
 	t.Cleanup(func() {
 		// Every refusal was logged at debug level, with its reason and
 		// without the token.
-		if n := strings.Count(logs.String(), "upgrade refused: token"); n < 10 {
+		n := strings.Count(logs.String(), "upgrade refused: token")
+		if n < 10 {
 			t.Errorf("%d refusals logged, want one per 401:\n%s", n, logs.String())
+		}
+		if counted := srv.Metrics().Refused["unauthorized"]; counted != uint64(n) {
+			t.Errorf("%d refusals counted as unauthorized, want %d", counted, n)
 		}
 		if strings.Contains(logs.String(), "eyJ") {
 			t.Errorf("a token was logged:\n%s", logs.String())
@@ -316,7 +321,12 @@ func FuzzUpgradeToken(f *testing.F) {
 	f.Add([]byte("GET /#?token=x HTTP/1.1\r\nauthorization:bearer\r\n\r\n"))
 	f.Add([]byte(upgradeRequest))
 	f.Fuzz(func(t *testing.T, req []byte) {
-		tok, why := upgradeToken(req)
+		end := bytes.Index(req, headerEnd)
+		if end < 0 {
+			return
+		}
+		r := parseRequest(req[:end+len(headerEnd)])
+		tok, why := upgradeToken(&r)
 		if tok != nil && why != "" {
 			t.Fatalf("token %q and reason %q", tok, why)
 		}

@@ -103,7 +103,7 @@ func (s *Server) handshake(c *conn, buf []byte) int {
 		s.httpReply(c, false, "403 Forbidden", "origin not allowed\n")
 		return len(buf)
 	}
-	if !s.upgradeAuthorized(c, req) {
+	if !s.upgradeAuthorized(c, &r) {
 		return len(buf)
 	}
 

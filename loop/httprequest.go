@@ -46,6 +46,11 @@ type httpRequest struct {
 	upgrade, connection, wsVersion, key, origin []byte
 	// protocol is Subprotocol when a Sec-WebSocket-Protocol header offers it.
 	protocol string
+	// bearer is the credentials of the first Authorization header of the
+	// Bearer scheme (RFC 6750, 2.1), an access token; bearers counts such
+	// headers. Other schemes (Basic, from a proxy in front) are not ours.
+	bearer  []byte
+	bearers int
 	// seen has a bit for each header an upgrade needs exactly once.
 	seen uint8
 	// unusual is set by anything in the request line or headers that
@@ -132,6 +137,14 @@ func (r *httpRequest) header(line []byte) {
 	case asciiEqualFold(name, "origin"):
 		if r.origin == nil {
 			r.origin = value
+		}
+	case asciiEqualFold(name, "authorization"):
+		scheme, credentials, _ := bytes.Cut(value, []byte(" "))
+		if asciiEqualFold(scheme, "bearer") {
+			if r.bearers == 0 {
+				r.bearer = trimSPHT(credentials)
+			}
+			r.bearers++
 		}
 	}
 }

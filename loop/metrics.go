@@ -39,6 +39,7 @@ const (
 	refusedServerFull
 	refusedOutOfDescriptors
 	refusedHandshakeTimeout
+	refusedUnauthorized
 	refusalCount
 )
 
@@ -51,6 +52,7 @@ var refusalNames = [refusalCount]string{
 	refusedServerFull:       "server_full",
 	refusedOutOfDescriptors: "out_of_descriptors",
 	refusedHandshakeTimeout: "handshake_timeout",
+	refusedUnauthorized:     "unauthorized",
 }
 
 // errorCodes are the error event codes counted, in the order of
@@ -58,7 +60,8 @@ var refusalNames = [refusalCount]string{
 var errorCodes = [...]proto.Code{
 	proto.CodeBadJSON, proto.CodeBadRequest, proto.CodeUnknownEvent, proto.CodeNotInRoom,
 	proto.CodeTargetNotFound, proto.CodeRoomFull, proto.CodeRoomLimit, proto.CodeServerFull,
-	proto.CodeRateLimited, proto.CodeJoinTimeout, proto.CodeRoomClosed, "other",
+	proto.CodeRateLimited, proto.CodeJoinTimeout, proto.CodeRoomClosed, proto.CodeUnauthorized,
+	proto.CodeResumeFailed, "other",
 }
 
 func errorIndex(code proto.Code) int {
@@ -76,7 +79,7 @@ func errorIndex(code proto.Code) int {
 var closeCodes = [...]ws.StatusCode{
 	0, ws.StatusNormalClosure, ws.StatusGoingAway, ws.StatusProtocolError, ws.StatusUnsupportedData,
 	ws.StatusInvalidFramePayloadData, ws.StatusPolicyViolation, ws.StatusMessageTooBig,
-	ws.StatusInternalServerError, statusTryAgainLater, StatusKicked, 1,
+	ws.StatusInternalServerError, statusTryAgainLater, StatusKicked, statusTakenOver, 1,
 }
 
 func closeIndex(code ws.StatusCode) int {
@@ -146,6 +149,14 @@ type loopMetrics struct {
 	slowConsumers atomic.Uint64
 	joinTimeouts  atomic.Uint64
 	idleTimeouts  atomic.Uint64
+	// Resume (metrics_resume.go): sessions resumed, resumes refused by
+	// reason, retained events replayed, and retained events dropped from a
+	// full buffer. retainDropped is written under the loop's mu, by
+	// whichever goroutine queues the event.
+	resumes        atomic.Uint64
+	resumeFailures [resumeFailureCount]atomic.Uint64
+	replayed       atomic.Uint64
+	retainDropped  atomic.Uint64
 	// queuedBytes is what gnet held for the loop's clients after the
 	// loop's last write (the sum of their conn.held).
 	queuedBytes atomic.Int64

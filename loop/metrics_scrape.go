@@ -29,6 +29,11 @@ type Metrics struct {
 	SlowConsumers uint64
 	JoinTimeouts  uint64
 	IdleTimeouts  uint64
+	// Resumes counts sessions resumed; ResumeFailures resumes refused, by
+	// reason; Replayed the retained events a resume delivered again; and
+	// RetainDropped retained events dropped from a full buffer.
+	Resumes, Replayed, RetainDropped uint64
+	ResumeFailures                   map[string]uint64
 	// RoomSize is the room's size at each join, members; RelayTime the
 	// time from decoding a message to handing its relay to the kernel, and
 	// OfferAnswer from relaying an offer to relaying its answer, seconds.
@@ -51,6 +56,7 @@ func (s *Server) Metrics() Metrics {
 		Clients: s.clients.Len(), Rooms: s.rooms.Len(), ClientLimit: s.cfg.Clients, RoomLimit: s.cfg.Rooms,
 		Refused: map[string]uint64{}, Received: map[string]uint64{}, Relayed: map[string]uint64{},
 		RelayedBytes: map[string]uint64{}, Errors: map[string]uint64{}, Closes: map[string]uint64{},
+		ResumeFailures: map[string]uint64{},
 	}
 	m.Refused[refusalNames[refusedOutOfDescriptors]] = s.outOfDescriptors.Load()
 	var size, relay, offer [maxBuckets]uint64
@@ -87,6 +93,12 @@ func (s *Server) Metrics() Metrics {
 		m.SlowConsumers += lm.slowConsumers.Load()
 		m.JoinTimeouts += lm.joinTimeouts.Load()
 		m.IdleTimeouts += lm.idleTimeouts.Load()
+		m.Resumes += lm.resumes.Load()
+		m.Replayed += lm.replayed.Load()
+		m.RetainDropped += lm.retainDropped.Load()
+		for i := range lm.resumeFailures {
+			m.ResumeFailures[resumeFailureNames[i]] += lm.resumeFailures[i].Load()
+		}
 		for i := range maxBuckets {
 			size[i] += lm.roomSize.buckets[i].Load()
 			relay[i] += lm.relayTime.buckets[i].Load()

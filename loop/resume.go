@@ -34,8 +34,9 @@ func (c *conn) sendClientID(id proto.ClientID) {
 
 // resumeFailed answers a resume that cannot be had; the connection carries
 // on as the fresh client it was.
-func (c *conn) resumeFailed(why string) {
-	c.sendError(proto.Problem{Code: proto.CodeResumeFailed, Message: why, Event: proto.EventResume})
+func (c *conn) resumeFailed(r resumeRefusal) {
+	count(&c.ls.m.resumeFailures[r.reason])
+	c.sendError(proto.Problem{Code: proto.CodeResumeFailed, Message: r.why, Event: proto.EventResume})
 }
 
 // resume takes over the session m names, held by an open connection or
@@ -47,32 +48,33 @@ func (c *conn) resume(m *proto.Message) {
 	s := c.ls.srv
 	switch {
 	case s.cfg.ResumeGrace <= 0:
-		c.resumeFailed("resume is off on this server")
+		c.resumeFailed(refusedResumeOff)
 		return
 	case c.inRoom || c.sess != nil:
-		c.resumeFailed("resume must come before join-room and ack")
+		c.resumeFailed(refusedResumeOutOfOrder)
 		return
 	case !s.resumeKey.Verify(m.ClientID, m.ResumeToken):
 		// The same answer as for a session that has ended: a wrong token
 		// tells nothing about which sessions exist.
-		c.resumeFailed("no session to resume with this clientId and resumeToken")
+		c.resumeFailed(refusedResumeNoSession)
 		return
 	}
 	owner := s.clients.Get(m.ClientID)
 	if owner == nil {
-		c.resumeFailed("no session to resume with this clientId and resumeToken")
+		c.resumeFailed(refusedResumeNoSession)
 		return
 	}
 	var old *conn
-	var why string
+	var refusal *resumeRefusal
 	ok := s.rooms.Takeover(owner, &c.client, func(r *registry.Room) bool {
-		old, why = c.takeOver(owner, r, m.LastSeq)
-		return why == ""
+		old, refusal = c.takeOver(owner, r, m.LastSeq)
+		return refusal == nil
 	})
 	if !ok {
-		c.resumeFailed(why)
+		c.resumeFailed(*refusal)
 		return
 	}
+	count(&c.ls.m.resumes)
 	c.inRoom = c.client.Room() != nil
 	c.roomlessSince = s.uptimeSeconds()
 	if old.ls == c.ls {
@@ -88,11 +90,11 @@ func (c *conn) resume(m *proto.Message) {
 // it checks that owner's connection still holds a session that can be
 // resumed from lastSeq, then moves the session to c and queues resumed and
 // the replay for c. It returns the connection taken from, or why not.
-func (c *conn) takeOver(owner *registry.Client, r *registry.Room, lastSeq uint64) (*conn, string) {
+func (c *conn) takeOver(owner *registry.Client, r *registry.Room, lastSeq uint64) (*conn, *resumeRefusal) {
 	old, _ := owner.Sender.(*conn)
 	if old == nil || &old.client != owner || old == c || owner.Room() != r {
 		// Another resume took it a moment ago.
-		return nil, "the session was resumed by another connection"
+		return nil, &refusedResumeRaced
 	}
 	ls := c.ls
 	unlock := lockPair(old.ls, ls)
@@ -100,13 +102,13 @@ func (c *conn) takeOver(owner *registry.Client, r *registry.Room, lastSeq uint64
 	switch {
 	case sess == nil:
 		unlock()
-		return nil, "the session is not resumable: its client never sent ack"
+		return nil, &refusedResumeNoAck
 	case sess.phase != sessionAttached && sess.phase != sessionDetached:
 		unlock()
-		return nil, "no session to resume with this clientId and resumeToken"
+		return nil, &refusedResumeNoSession
 	case lastSeq > old.seq:
 		unlock()
-		return nil, "lastSeq is ahead of the last event sent"
+		return nil, &refusedResumeSeqAhead
 	}
 	sess.phase = sessionTakenOver
 	moved := &session{base: sess.base, ret: sess.ret}
@@ -123,7 +125,10 @@ func (c *conn) takeOver(owner *registry.Client, r *registry.Room, lastSeq uint64
 		roomID, ids = r.ID, ls.memberIDs(r)
 	}
 	c.appendOut(ls.finish(proto.AppendResumed(ls.begin(), owner.ID, roomID, ids, missed, dropped), ws.OpText))
-	moved.each(lastSeq, func(frame []byte) { c.out.b = append(c.out.b, frame...) })
+	moved.each(lastSeq, func(frame []byte) {
+		c.out.b = append(c.out.b, frame...)
+		count(&ls.m.replayed)
+	})
 	moved.trim(ls, lastSeq)
 	unlock()
 	s := ls.srv
@@ -132,7 +137,7 @@ func (c *conn) takeOver(owner *registry.Client, r *registry.Room, lastSeq uint64
 	if r != nil {
 		owner.Sender = c
 	}
-	return old, ""
+	return old, nil
 }
 
 // lockPair locks two loops' outbox locks, once when they are one. Lock

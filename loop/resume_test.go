@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync"
 	"testing"
@@ -245,6 +246,11 @@ func TestResumeRefused(t *testing.T) {
 		t.Fatalf("resumed %+v", d)
 	}
 	b.StillServed()
+	m := srv.Metrics()
+	want := map[string]uint64{"off": 0, "out_of_order": 1, "no_session": 3, "not_resumable": 1, "seq_ahead": 1, "raced": 0}
+	if m.Resumes != 1 || !maps.Equal(m.ResumeFailures, want) {
+		t.Fatalf("metrics: %d resumes, failures %v; want 1 and %v", m.Resumes, m.ResumeFailures, want)
+	}
 }
 
 // TestResumeOff: with --resume-grace 0, client-id has no token, a dropped
@@ -329,6 +335,9 @@ func TestResumeBufferOverflow(t *testing.T) {
 		expectRelayed(t, a2, "ice-candidate", b.ID, seq+2+uint64(i), "candidate "+strconv.Itoa(i))
 	}
 	a2.StillServed() // and nothing more
+	if m := srv.Metrics(); m.Replayed != retainMessages || m.RetainDropped != sent-retainMessages {
+		t.Fatalf("metrics: %d replayed, %d dropped; want %d and %d", m.Replayed, m.RetainDropped, retainMessages, sent-retainMessages)
+	}
 }
 
 // TestResumeKeepsTheSeat: while a is away its room fills up; its seat was

@@ -58,6 +58,7 @@ func (s *session) retain(ls *loopState, frame []byte) {
 	for r.n() > 0 && (r.n() == retainMessages || len(r.buf)-r.off+len(frame) > retainBytes) {
 		r.dropOldest()
 		s.base++
+		count(&ls.m.retainDropped)
 	}
 	r.add(frame)
 }

@@ -82,6 +82,7 @@ func (c control) Counts() admin.Counts {
 		Errors: m.Errors, Closes: m.Closes,
 		RateLimited: m.RateLimited, RateKicks: m.RateKicks, SlowConsumers: m.SlowConsumers,
 		JoinTimeouts: m.JoinTimeouts, IdleTimeouts: m.IdleTimeouts,
+		Resumes: m.Resumes, Replayed: m.Replayed, RetainDropped: m.RetainDropped, ResumeFailures: m.ResumeFailures,
 		RoomSize: hist(m.RoomSize), RelayTime: hist(m.RelayTime), OfferAnswer: hist(m.OfferAnswer),
 	}
 }

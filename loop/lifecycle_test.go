@@ -120,6 +120,20 @@ func TestEveryWayAConnectionEnds(t *testing.T) {
 				t.Fatalf("stop: %v", err)
 			}
 		}, written},
+		{"an operator's kick", Config{}, testHooks{}, func(t *testing.T, srv *Server, r *rawConn) {
+			id := r.upgrade()
+			if err := srv.Kick(id, int(StatusKicked), KickedReason); err != nil {
+				t.Fatalf("kick: %v", err)
+			}
+			r.readUntilClose(StatusKicked, KickedReason)
+			r.expectEOF()
+		}, written},
+		{"a drain", Config{}, testHooks{}, func(t *testing.T, srv *Server, r *rawConn) {
+			r.upgrade()
+			srv.Drain()
+			r.readUntilClose(ws.StatusGoingAway, goodbyeReason)
+			r.expectEOF()
+		}, written},
 		{"a bad upgrade request", Config{}, testHooks{}, func(t *testing.T, srv *Server, r *rawConn) {
 			r.write([]byte("GET / HTTP/1.1\r\nHost: test\r\n\r\n"))
 			resp := r.response()

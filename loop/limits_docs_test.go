@@ -30,7 +30,9 @@ var limitDocs = []struct {
 }
 
 // flagsNotLimits are the flags the tables list that take no number.
-var flagsNotLimits = []string{"interface", "allowed-origins", "debug-addr", "demo", "log-file", "pid-file", "daemon", "verbose", "help", "version"}
+var flagsNotLimits = []string{"interface", "allowed-origins", "debug-addr", "demo", "log-file", "pid-file", "daemon", "verbose", "help", "version",
+	"admin-addr", "admin-token", "auth-secret", "auth-secret-file", "auth-public-key", "auth-issuer", "auth-audience", "auth-leeway",
+	"turn-secret", "turn-secret-file", "turn-uris", "stun-uris", "turn-ttl"}
 
 // fixedLimits are the rows of limits without a flag, by the start of their
 // first cell, and what their default cell must say. "" checks nothing.

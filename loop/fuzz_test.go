@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/gobwas/ws"
+
+	"github.com/redrtc/redrtc/proto"
 )
 
 // FuzzFrames feeds arbitrary bytes to the frame parser of an upgraded
@@ -134,7 +136,7 @@ func handshakeRun(t *testing.T, chunks ...[]byte) []byte {
 		buffered = buffered[n:]
 	}
 	out := d.takeOutput(c)
-	if c.state == stateOpen {
+	if c.client.ID != (proto.ClientID{}) { // upgraded, whether or not it is closing now
 		out = bytes.ReplaceAll(out, []byte(idText(c)), []byte("<self>"))
 		out = anyToken.ReplaceAll(out, []byte(`"resumeToken":"<token>"`))
 	}

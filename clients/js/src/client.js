@@ -96,6 +96,7 @@ export class RedRTCClient extends Emitter {
   #ackedSeq = null; // the last seq acked on this session; null: never acked
   #unacked = 0;
   #resuming = null; // while a resume awaits its answer: the connection's own client-id data
+  #resumeTimer = null;
   #outbox = []; // relays held for the resume
   #authFailures = 0; // connections refused in a row while a token is in use
 
@@ -173,6 +174,7 @@ export class RedRTCClient extends Emitter {
     clearTimeout(this.#reconnectTimer);
     this.#stopPing();
     this.#stopAck();
+    clearTimeout(this.#resumeTimer);
     this.#outbox = [];
     const ws = this.#ws;
     this.#ws = null;
@@ -349,6 +351,8 @@ export class RedRTCClient extends Emitter {
       // connection's own id stands in reserve, for when the resume fails.
       this.#resuming = data;
       this.#ws.send(JSON.stringify({ event: 'resume', data: { clientId: this.clientId, resumeToken: this.resumeToken, lastSeq: this.lastSeq } }));
+      // A resume left unanswered is a dead socket like a ping left without pong.
+      this.#resumeTimer = setTimeout(() => this.#dropDeadSocket('no answer to resume'), this.#opts.requestTimeout);
       return;
     }
     this.#adopt(data, reconnected);
@@ -383,6 +387,7 @@ export class RedRTCClient extends Emitter {
 
   #onResumed(data) {
     this.#resuming = null;
+    clearTimeout(this.#resumeTimer);
     this.clientId = data.clientId;
     this.roomId = data.roomId ?? null;
     const participants = data.participants ?? [];
@@ -414,6 +419,7 @@ export class RedRTCClient extends Emitter {
   #onResumeFailed() {
     const fresh = this.#resuming;
     this.#resuming = null;
+    clearTimeout(this.#resumeTimer);
     this.#adopt(fresh, true);
   }
 
@@ -424,6 +430,7 @@ export class RedRTCClient extends Emitter {
     this.#stopPing();
     this.#stopAck();
     this.#resuming = null;
+    clearTimeout(this.#resumeTimer);
     const err = new RedRTCError('disconnected', `connection closed (${code}${reason ? ` ${reason}` : ''})`);
     this.#failPending(err);
     const wasOpen = this.state === 'open';
@@ -584,7 +591,7 @@ export class RedRTCClient extends Emitter {
       } catch {
         return;
       }
-      this.#pongTimer = setTimeout(() => this.#dropDeadSocket(), this.#opts.pingTimeout);
+      this.#pongTimer = setTimeout(() => this.#dropDeadSocket('no pong from the server'), this.#opts.pingTimeout);
     }, this.#opts.pingInterval);
   }
 
@@ -593,15 +600,15 @@ export class RedRTCClient extends Emitter {
     clearTimeout(this.#pongTimer);
   }
 
-  #dropDeadSocket() {
+  #dropDeadSocket(why) {
     const ws = this.#ws;
     if (!ws) return;
     try {
-      ws.close(4000, 'no pong');
+      ws.close(4000, why);
     } catch {
       // closing anyway
     }
-    this.#onClose(1006, 'no pong from the server');
+    this.#onClose(1006, why);
   }
 }
 

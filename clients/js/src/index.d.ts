@@ -98,7 +98,7 @@ export interface ClientOptions {
   pingInterval?: number;
   /** Drop the socket and reconnect when a ping gets no pong for this many ms (default 10000). */
   pingTimeout?: number;
-  /** Reject join, leave and ping when the server has not answered in this many ms (default 10000). */
+  /** Reject join, leave and ping, and drop a socket whose resume goes unanswered, after this many ms without an answer (default 10000). */
   requestTimeout?: number;
 }
 

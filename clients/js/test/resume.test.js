@@ -22,11 +22,13 @@ after(() => opened.forEach((c) => c.close()));
  * A TCP proxy to port. cut() destroys every connection through it, both
  * ends, without a close frame; while down() holds, it destroys each new
  * connection at once, so the client keeps failing to reconnect; up() lets
- * them through again.
+ * them through again. While muted, what clients send after their upgrade
+ * request is dropped: the server never hears it, the client hears it.
  */
 async function proxy(port) {
   const pairs = new Set();
   let refusing = false;
+  let muted = false;
   const srv = createServer((client) => {
     if (refusing) {
       client.destroy();
@@ -42,7 +44,13 @@ async function proxy(port) {
     };
     client.on('error', end).on('close', end);
     server.on('error', end).on('close', end);
-    client.pipe(server);
+    // The first chunk is the HTTP upgrade request (one write on loopback),
+    // let through even while muted.
+    let upgrade = true;
+    client.on('data', (b) => {
+      if (upgrade || !muted) server.write(b);
+      upgrade = false;
+    });
     server.pipe(client);
   });
   await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
@@ -61,6 +69,9 @@ async function proxy(port) {
     },
     up() {
       refusing = false;
+    },
+    mute(on) {
+      muted = on;
     },
     close() {
       this.down();
@@ -156,6 +167,27 @@ test('a dropped socket resumes: same id, its room-mate sees nothing, and what wa
     assert.deepEqual(bParticipants, []);
     const h = await (await fetch(`http://127.0.0.1:${srv.port}/healthz`)).json();
     assert.equal(h.clients, 2);
+  } finally {
+    await px.close();
+    await srv.stop();
+  }
+});
+
+test('a resume left unanswered drops the socket after requestTimeout, and the next connection resumes', async () => {
+  const srv = await startServer();
+  const px = await proxy(srv.port);
+  try {
+    const a = connect(px.url, { requestTimeout: 300 });
+    await a.join('resume-mute');
+    const id = a.clientId;
+    const closes = collect(a, 'close');
+    px.mute(true); // the next connection's resume goes nowhere
+    px.cut();
+    await eventually(() => assert.ok(closes.some((c) => c.reason === 'no answer to resume'), JSON.stringify(closes)));
+    const resumed = next(a, 'resumed');
+    px.mute(false);
+    assert.equal((await resumed).clientId, id);
+    assert.equal(a.roomId, 'resume-mute');
   } finally {
     await px.close();
     await srv.stop();

@@ -174,53 +174,7 @@ const meshAfterJS = `(async () => {
 // candidates sent meanwhile arrive and complete the restart, and video
 // flows both ways, while the room-mate never sees anyone leave.
 func TestMeshCallSurvivesAResumeInChromium(t *testing.T) {
-	browserPath := testkit.RequireTool(t, "apt-get install chromium", "chromium", "chromium-browser", "google-chrome")
-	bin := filepath.Join(t.TempDir(), "redrtc")
-	run(t, "../..", nil, goTool(), "build", "-o", bin, "./cmd/redrtc")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	srv := exec.Command(bin, "--demo", "-i", "127.0.0.1", "-p", strconv.Itoa(port))
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = srv.Process.Kill()
-		_ = srv.Wait()
-	})
-	testkit.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
-		res, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return err
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("healthz %d", res.StatusCode)
-		}
-		return nil
-	})
-	px := newCutProxy(t, addr)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browserPath),
-		chromedp.NoSandbox,
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("disable-quic", true),
-		// Host candidates as addresses, not mDNS names that need a resolver.
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	tab, cancelTab := chromedp.NewContext(alloc)
-	t.Cleanup(cancelTab)
-	if err := chromedp.Do(tab, chromedp.Navigate("http://"+addr+"/")); err != nil {
-		t.Fatalf("open the demo page: %v", err)
-	}
+	tab, px := startMeshPage(t)
 
 	id, err := evalJS[string](tab, strings.Replace(meshSetupJS, "PROXY_URL", "'ws://"+px.ln.Addr().String()+"/'", 1))
 	if err != nil {
@@ -275,4 +229,111 @@ func evalJS[T any](tab context.Context, js string) (T, error) {
 	ctx, cancel := context.WithTimeout(tab, browserWait)
 	defer cancel()
 	return chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+}
+
+// startMeshPage starts the binary with --demo and flags, a cutProxy in
+// front of it, and headless Chromium with a fake camera and microphone on
+// the demo page.
+func startMeshPage(t *testing.T, flags ...string) (context.Context, *cutProxy) {
+	t.Helper()
+	browserPath := testkit.RequireTool(t, "apt-get install chromium", "chromium", "chromium-browser", "google-chrome")
+	bin := filepath.Join(t.TempDir(), "redrtc")
+	run(t, "../..", nil, goTool(), "build", "-o", bin, "./cmd/redrtc")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	srv := exec.Command(bin, append([]string{"--demo", "-i", "127.0.0.1", "-p", strconv.Itoa(port)}, flags...)...)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = srv.Process.Kill()
+		_ = srv.Wait()
+	})
+	testkit.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		res, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("healthz %d", res.StatusCode)
+		}
+		return nil
+	})
+	px := newCutProxy(t, addr)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browserPath),
+		chromedp.NoSandbox,
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("disable-quic", true),
+		// Host candidates as addresses, not mDNS names that need a resolver.
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	tab, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(cancelTab)
+	if err := chromedp.Do(tab, chromedp.Navigate("http://"+addr+"/")); err != nil {
+		t.Fatalf("open the demo page: %v", err)
+	}
+	return tab, px
+}
+
+// meshFallbackJS waits for the call to come back after a reconnect that
+// could not resume, and reports.
+const meshFallbackJS = `(async () => {
+  const { a, b } = t;
+  await t.until('a new id', () => a.client.state === 'open' && a.client.clientId !== t.id);
+  await t.until('the call again', t.stable);
+  await t.until('video both ways again', async () => (await t.decoding(a, b)) && (await t.decoding(b, a)));
+  const out = {
+    newId: a.client.clientId !== t.id,
+    newPcs: t.pcOf(a, b) !== t.pcA && t.pcOf(b, a) !== t.pcB,
+    oldClosed: t.pcA.signalingState === 'closed' && t.pcB.signalingState === 'closed',
+    peers: [a.call.peers.size, b.call.peers.size],
+    resumed: t.resumed !== null,
+  };
+  a.client.close();
+  b.client.close();
+  return out;
+})()`
+
+// TestMeshCallFallsBackWithoutResumeInChromium: against a server with
+// --resume-grace 0 a cut client comes back as a new client, and the call
+// hangs up and calls everyone anew, with new RTCPeerConnections.
+func TestMeshCallFallsBackWithoutResumeInChromium(t *testing.T) {
+	tab, px := startMeshPage(t, "--resume-grace", "0")
+	if _, err := evalJS[string](tab, strings.Replace(meshSetupJS, "PROXY_URL", "'ws://"+px.ln.Addr().String()+"/'", 1)); err != nil {
+		t.Fatalf("the call: %v", err)
+	}
+	px.setDown(true)
+	px.setDown(false)
+	type report struct {
+		NewID     bool  `json:"newId"`
+		NewPcs    bool  `json:"newPcs"`
+		OldClosed bool  `json:"oldClosed"`
+		Peers     []int `json:"peers"`
+		Resumed   bool  `json:"resumed"`
+	}
+	out, err := evalJS[report](tab, meshFallbackJS)
+	if err != nil {
+		t.Fatalf("after the reconnect: %v", err)
+	}
+	t.Logf("%+v", out)
+	if !out.NewID || out.Resumed {
+		t.Errorf("new id %v, resumed %v; want a new client", out.NewID, out.Resumed)
+	}
+	if !out.NewPcs || !out.OldClosed {
+		t.Errorf("new RTCPeerConnections %v, old ones closed %v; want both", out.NewPcs, out.OldClosed)
+	}
+	if len(out.Peers) != 2 || out.Peers[0] != 1 || out.Peers[1] != 1 {
+		t.Errorf("peers %v, want one on each side", out.Peers)
+	}
 }

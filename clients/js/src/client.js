@@ -15,10 +15,14 @@ export const SERVER_EVENTS = Object.freeze([
   'ice-candidate',
   'pong',
   'error',
+  'resumed',
 ]);
 
 const DEFAULTS = Object.freeze({
   reconnect: true,
+  resume: true,
+  ackDelay: 200,
+  maxAuthFailures: 3,
   minReconnectDelay: 500,
   maxReconnectDelay: 30000,
   pingInterval: 25000,
@@ -26,9 +30,21 @@ const DEFAULTS = Object.freeze({
   requestTimeout: 10000,
 });
 
-// Close codes after which reconnecting would only repeat the failure: the
-// client broke the protocol (1002, 1007, 1009), or closed on purpose.
-const NO_RECONNECT = new Set([1000, 1002, 1007, 1009]);
+// Close codes after which reconnecting would only repeat the failure or
+// undo a decision: the client broke the protocol (1002, 1007, 1009), closed
+// on purpose (1000), was removed by an operator (4000), or its session was
+// taken over by a resume on another connection (4001).
+const NO_RECONNECT = new Set([1000, 1002, 1007, 1009, 4000, 4001]);
+
+// An ack goes out at the latest after this many unacknowledged events, even
+// before ackDelay has passed (docs/protocol.md, Resume).
+const ACK_EVERY = 16;
+
+// Relays sent while a resumable session is reconnecting wait for the resume,
+// up to this many; beyond it, and when the resume fails, they are dropped.
+const OUTBOX_LIMIT = 256;
+
+const RELAYS = new Set(['offer', 'answer', 'ice-candidate']);
 
 /**
  * The delay before reconnect attempt `attempt` (0 first): exponential from
@@ -46,7 +62,11 @@ export function backoffDelay(attempt, min = DEFAULTS.minReconnectDelay, max = DE
  * with backoff, and the application ping.
  */
 export class RedRTCClient extends Emitter {
-  /** The id the server gave this connection; a new one after a reconnect. */
+  /**
+   * This client's id: kept across a drop that is resumed, a new one after a
+   * reconnect that is not; null while reconnecting without a session to
+   * resume.
+   */
   clientId = null;
   /** The room this client is in (or is rejoining after a reconnect), or null. */
   roomId = null;
@@ -54,8 +74,9 @@ export class RedRTCClient extends Emitter {
   room = null;
   /** 'connecting', 'open' (client-id received), 'reconnecting' or 'closed'. */
   state = 'connecting';
-  /** Session resume (issue 21), recorded when the server sends them; not used yet. */
+  /** The session's resume token, from client-id; null when the server has resume off. */
   resumeToken = null;
+  /** The highest seq of the session handled so far (0 before any); null before client-id. */
   lastSeq = null;
 
   #url;
@@ -71,6 +92,13 @@ export class RedRTCClient extends Emitter {
   #joinOptions = null;
   #closedByUs = false;
   #lastError = null;
+  #ackTimer = null;
+  #ackedSeq = null; // the last seq acked on this session; null: never acked
+  #unacked = 0;
+  #resuming = null; // while a resume awaits its answer: the connection's own client-id data
+  #resumeTimer = null;
+  #outbox = []; // relays held for the resume
+  #authFailures = 0; // connections refused in a row while a token is in use
 
   /**
    * @param {string} url ws:// or wss:// address of the server
@@ -85,7 +113,7 @@ export class RedRTCClient extends Emitter {
         'RedRTCClient: no WebSocket; pass options.WebSocket, or run Node.js 20 with --experimental-websocket (built in from Node.js 22)',
       );
     }
-    this.#url = withToken(url, options.token);
+    this.#url = url;
     this.#newReady();
     this.#connect();
   }
@@ -106,7 +134,7 @@ export class RedRTCClient extends Emitter {
     const data = {};
     if (roomId !== undefined && roomId !== null) data.roomId = roomId;
     if (name !== undefined) data.roomName = name;
-    if (token !== undefined) data.token = token;
+    if (token !== undefined) data.token = await resolveToken(token, 'join');
     const joined = await this.#request('join-room', data, 'room-joined');
     this.#joinOptions = { roomId: joined.roomId, name, token };
     return joined;
@@ -132,9 +160,10 @@ export class RedRTCClient extends Emitter {
     this.#send('ice-candidate', { targetClientId, candidate: plain(candidate) });
   }
 
-  /** Sends the application ping; resolves at the pong. */
+  /** Sends the application ping (and an ack of what came); resolves at the pong. */
   async ping() {
     await this.#whenOpen();
+    this.#sendAck();
     await this.#request('ping', {}, 'pong');
   }
 
@@ -144,6 +173,9 @@ export class RedRTCClient extends Emitter {
     this.#closedByUs = true;
     clearTimeout(this.#reconnectTimer);
     this.#stopPing();
+    this.#stopAck();
+    clearTimeout(this.#resumeTimer);
+    this.#outbox = [];
     const ws = this.#ws;
     this.#ws = null;
     if (ws) {
@@ -161,10 +193,30 @@ export class RedRTCClient extends Emitter {
     this.emit('close', { code: 1000, reason: 'closed by the client', willReconnect: false });
   }
 
+  // #connect opens the next connection, asking the token function (when the
+  // token option is one) for a fresh token first.
   #connect() {
+    const token = this.#opts.token;
+    if (typeof token !== 'function') {
+      this.#open(withToken(this.#url, token));
+      return;
+    }
+    resolveToken(token, 'connect').then(
+      (t) => {
+        if (this.state !== 'closed') this.#open(withToken(this.#url, t));
+      },
+      (err) => {
+        if (this.state === 'closed') return;
+        this.emit('error', err);
+        this.#onClose(1006, 'no token');
+      },
+    );
+  }
+
+  #open(url) {
     let ws;
     try {
-      ws = new this.#WebSocket(this.#url, SUBPROTOCOL);
+      ws = new this.#WebSocket(url, SUBPROTOCOL);
     } catch (err) {
       // A malformed URL throws at once; nothing to retry.
       this.state = 'closed';
@@ -180,9 +232,54 @@ export class RedRTCClient extends Emitter {
     // work; Node.js 20's WebSocket fires only error when it cannot connect.
     let opened = false;
     ws.onopen = () => (opened = true);
-    ws.onerror = () => {
-      if (!opened) this.#onClose(1006, 'cannot connect');
+    ws.onerror = (e) => {
+      if (!opened) this.#notConnected(ws, e);
     };
+  }
+
+  // #notConnected handles a connection that failed before it opened. While
+  // a token is in use, it tells a refusal (the server answered the upgrade,
+  // but not with 101: with a token, almost always 401) from an unreachable
+  // server, and gives up after maxAuthFailures refusals in a row. Browsers
+  // and Node.js's WebSocket hide the status, so a refusal is a failed
+  // upgrade to a server whose /healthz answers; the ws package names it.
+  async #notConnected(ws, event) {
+    if (this.#ws !== ws) return;
+    detach(ws);
+    this.#ws = null;
+    let refused = false;
+    if (this.#opts.token !== undefined && this.#opts.maxAuthFailures > 0) {
+      refused = /\b401\b/.test(String(event?.message ?? event?.error?.message ?? '')) || (await this.#serverAnswers());
+    }
+    if (this.state === 'closed') return;
+    this.#authFailures = refused ? this.#authFailures + 1 : 0;
+    if (refused && this.#authFailures >= this.#opts.maxAuthFailures) {
+      const err = new RedRTCError(
+        'unauthorized',
+        `the server refused the connection ${this.#authFailures} times in a row: the access token is not accepted`,
+      );
+      this.#lastError = err;
+      this.emit('error', err);
+      this.#end(1006, 'unauthorized', err);
+      return;
+    }
+    this.#onClose(1006, 'cannot connect');
+  }
+
+  // #serverAnswers: does the server answer plain HTTP (its /healthz) at all?
+  async #serverAnswers() {
+    if (typeof fetch !== 'function') return false;
+    try {
+      const u = new URL(this.#url);
+      u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+      u.pathname = '/healthz';
+      u.search = '';
+      const browser = typeof document !== 'undefined';
+      await fetch(u, { ...(browser ? { mode: 'no-cors' } : {}), cache: 'no-store', signal: AbortSignal.timeout(this.#opts.requestTimeout) });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #onMessage(text) {
@@ -194,13 +291,23 @@ export class RedRTCClient extends Emitter {
       return;
     }
     if (!msg || typeof msg.event !== 'string') return;
-    if (typeof msg.seq === 'number') this.lastSeq = msg.seq;
     const data = msg.data ?? {};
     this.#armPing(); // any message shows the socket is alive
+    if (this.#resuming) {
+      if (msg.event === 'resumed') {
+        this.#onResumed(data);
+        return;
+      }
+      if (msg.event === 'error' && data.code === 'resume-failed') this.#onResumeFailed();
+    }
+    const seq = typeof msg.seq === 'number' ? msg.seq : null;
+    // The server sends no event twice; this keeps a replay from being
+    // handled again all the same.
+    if (seq !== null && this.lastSeq !== null && seq <= this.lastSeq) return;
     switch (msg.event) {
       case 'client-id':
         this.#onClientId(data);
-        break;
+        return; // #onClientId emits it when the id becomes this client's
       case 'room-joined':
         this.roomId = data.roomId;
         this.room = data;
@@ -209,6 +316,7 @@ export class RedRTCClient extends Emitter {
       case 'room-left':
         this.roomId = null;
         this.room = null;
+        this.#joinOptions = null; // the server took us out: nothing to rejoin
         this.#settle('room-left', data);
         break;
       case 'pong':
@@ -217,24 +325,56 @@ export class RedRTCClient extends Emitter {
       case 'error': {
         const err = new RedRTCError(data.code, data.message, data.event);
         this.#lastError = err;
+        if (err.code === 'room-closed') this.#joinOptions = null;
         this.#settleError(err);
         break;
       }
     }
     this.emit(msg.event, msg.event === 'error' ? this.#lastError : data);
+    // Acknowledged only once handled, handlers included.
+    if (seq !== null) {
+      this.lastSeq = seq;
+      this.#scheduleAck();
+    }
+  }
+
+  // #resumable: this client holds a session the server keeps for it when
+  // its socket drops (it has a token and has acked).
+  #resumable() {
+    return this.#opts.resume && this.resumeToken !== null && this.clientId !== null && this.#ackedSeq !== null;
   }
 
   #onClientId(data) {
-    const reconnected = this.#attempt > 0 || this.clientId !== null;
+    const reconnected = this.#attempt > 0 || this.clientId !== null || this.lastSeq !== null;
+    if (reconnected && this.#resumable()) {
+      // The first message of the connection: take the session over. This
+      // connection's own id stands in reserve, for when the resume fails.
+      this.#resuming = data;
+      this.#ws.send(JSON.stringify({ event: 'resume', data: { clientId: this.clientId, resumeToken: this.resumeToken, lastSeq: this.lastSeq } }));
+      // A resume left unanswered is a dead socket like a ping left without pong.
+      this.#resumeTimer = setTimeout(() => this.#dropDeadSocket('no answer to resume'), this.#opts.requestTimeout);
+      return;
+    }
+    this.#adopt(data, reconnected);
+  }
+
+  // #adopt makes a connection's client-id this client's: a new session.
+  #adopt(data, reconnected) {
     this.clientId = data.clientId;
-    if (data.resumeToken) this.resumeToken = data.resumeToken;
+    this.resumeToken = data.resumeToken ?? null;
+    this.lastSeq = 0;
+    this.#ackedSeq = null;
+    this.#outbox = [];
     this.state = 'open';
     this.#attempt = 0;
+    this.#authFailures = 0;
+    // ack 0 at once: the server retains what it sends from then on.
+    if (this.#opts.resume && this.resumeToken !== null) this.#sendAck(true);
     this.#ready.resolve(this.clientId);
-    this.emit('open', { clientId: this.clientId, reconnected });
-    // Session resume (issue 21) goes here: send resume with resumeToken and
-    // lastSeq instead of joining again. Until then a reconnected client is a
-    // new client, and rejoins its room under its new id.
+    this.emit('client-id', data);
+    this.emit('open', { clientId: this.clientId, reconnected, resumed: false });
+    // Without a session to resume a reconnected client is a new client,
+    // and rejoins its room under its new id.
     const again = this.#joinOptions;
     if (reconnected && again) {
       this.join(again.roomId, { name: again.name, token: again.token }).catch((err) => {
@@ -245,30 +385,83 @@ export class RedRTCClient extends Emitter {
     }
   }
 
+  #onResumed(data) {
+    this.#resuming = null;
+    clearTimeout(this.#resumeTimer);
+    this.clientId = data.clientId;
+    this.roomId = data.roomId ?? null;
+    const participants = data.participants ?? [];
+    if (this.roomId === null) {
+      this.room = null;
+      this.#joinOptions = null;
+    } else if (this.room?.roomId === this.roomId) {
+      this.room = { ...this.room, participants };
+    } else {
+      // A join the server handled while its answer was lost in the drop.
+      this.room = { roomId: this.roomId, roomName: this.roomId, participants };
+      this.#joinOptions = { roomId: this.roomId };
+    }
+    this.state = 'open';
+    this.#attempt = 0;
+    this.#authFailures = 0;
+    this.#ready.resolve(this.clientId);
+    const resumed = { clientId: this.clientId, roomId: this.roomId, participants, missed: data.missed ?? 0, dropped: data.dropped ?? 0 };
+    this.emit('open', { clientId: this.clientId, reconnected: true, resumed: true });
+    this.emit('resumed', resumed);
+    const held = this.#outbox;
+    this.#outbox = [];
+    for (const text of held) this.#ws?.send(text);
+  }
+
+  // #onResumeFailed: the session is gone; the connection carries on as the
+  // fresh client its client-id named, and the client falls back to what it
+  // does without resume: a new id, and the room joined again.
+  #onResumeFailed() {
+    const fresh = this.#resuming;
+    this.#resuming = null;
+    clearTimeout(this.#resumeTimer);
+    this.#adopt(fresh, true);
+  }
+
   #onClose(code, reason) {
     const ws = this.#ws;
     if (ws) detach(ws);
     this.#ws = null;
     this.#stopPing();
+    this.#stopAck();
+    this.#resuming = null;
+    clearTimeout(this.#resumeTimer);
     const err = new RedRTCError('disconnected', `connection closed (${code}${reason ? ` ${reason}` : ''})`);
     this.#failPending(err);
     const wasOpen = this.state === 'open';
     if (wasOpen) this.#newReady();
-    this.clientId = null;
     const kicked = this.#lastError?.code === 'join-timeout';
     const willReconnect = !this.#closedByUs && this.#opts.reconnect && !NO_RECONNECT.has(code) && !kicked;
     if (!willReconnect) {
-      this.state = 'closed';
-      this.#ready.reject(err);
-      this.emit('close', { code, reason, willReconnect: false });
+      this.#end(code, reason, err);
       return;
     }
+    // A session the server keeps is resumed with the same id; otherwise
+    // the next connection brings a new one.
+    if (!this.#resumable()) this.clientId = null;
     const delay = backoffDelay(this.#attempt, this.#opts.minReconnectDelay, this.#opts.maxReconnectDelay);
     this.#attempt++;
     this.state = 'reconnecting';
     this.emit('close', { code, reason, willReconnect: true });
     this.emit('reconnecting', { attempt: this.#attempt, delay });
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  // #end closes the client for good after the connection ended.
+  #end(code, reason, err) {
+    this.clientId = null;
+    this.#outbox = [];
+    this.#stopPing();
+    this.#stopAck();
+    this.state = 'closed';
+    this.#failPending(err);
+    this.#ready.reject(err);
+    this.emit('close', { code, reason, willReconnect: false });
   }
 
   #newReady() {
@@ -301,9 +494,42 @@ export class RedRTCClient extends Emitter {
   #send(event, data) {
     if (this.state === 'closed') throw new RedRTCError('closed', `cannot send ${event}: the client was closed`);
     if (!this.#ws || this.state !== 'open') {
+      // A relay to a room-mate waits for the resume, which keeps the seat.
+      if (RELAYS.has(event) && this.state === 'reconnecting' && this.#resumable() && this.#outbox.length < OUTBOX_LIMIT) {
+        this.#outbox.push(JSON.stringify({ event, data }));
+        return;
+      }
       throw new RedRTCError('disconnected', `cannot send ${event}: not connected`);
     }
     this.#ws.send(JSON.stringify({ event, data }));
+  }
+
+  // #scheduleAck acks what was handled within ackDelay, or at once after
+  // ACK_EVERY events, so that the server's buffer for this client stays
+  // small (it keeps every event until an ack covers it).
+  #scheduleAck() {
+    if (this.#ackedSeq === null) return; // not resumable: nothing to ack
+    if (++this.#unacked >= ACK_EVERY) {
+      this.#sendAck();
+      return;
+    }
+    this.#ackTimer ??= setTimeout(() => this.#sendAck(), this.#opts.ackDelay);
+  }
+
+  // #sendAck sends ack {seq: lastSeq} when something is unacknowledged
+  // (first: the session's first ack, seq 0, which makes it resumable).
+  #sendAck(first = false) {
+    this.#stopAck();
+    if (!this.#ws || this.state !== 'open') return;
+    if (!first && (this.#ackedSeq === null || this.#ackedSeq >= this.lastSeq)) return;
+    this.#ws.send(JSON.stringify({ event: 'ack', data: { seq: this.lastSeq } }));
+    this.#ackedSeq = this.lastSeq;
+  }
+
+  #stopAck() {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = null;
+    this.#unacked = 0;
   }
 
   #request(event, data, reply) {
@@ -360,11 +586,12 @@ export class RedRTCClient extends Emitter {
     this.#stopPing();
     this.#pingTimer = setTimeout(() => {
       try {
+        this.#sendAck();
         this.#send('ping', {});
       } catch {
         return;
       }
-      this.#pongTimer = setTimeout(() => this.#dropDeadSocket(), this.#opts.pingTimeout);
+      this.#pongTimer = setTimeout(() => this.#dropDeadSocket('no pong from the server'), this.#opts.pingTimeout);
     }, this.#opts.pingInterval);
   }
 
@@ -373,15 +600,15 @@ export class RedRTCClient extends Emitter {
     clearTimeout(this.#pongTimer);
   }
 
-  #dropDeadSocket() {
+  #dropDeadSocket(why) {
     const ws = this.#ws;
     if (!ws) return;
     try {
-      ws.close(4000, 'no pong');
+      ws.close(4000, why);
     } catch {
       // closing anyway
     }
-    this.#onClose(1006, 'no pong from the server');
+    this.#onClose(1006, why);
   }
 }
 
@@ -395,6 +622,20 @@ function detach(ws) {
 // the same in every engine.
 function plain(v) {
   return v && typeof v.toJSON === 'function' ? v.toJSON() : v;
+}
+
+// resolveToken turns the token option (a string, or a function returning
+// one or a promise of one) into the token for this connect or join.
+async function resolveToken(token, when) {
+  if (typeof token !== 'function') return token;
+  let value;
+  try {
+    value = await token();
+  } catch (err) {
+    throw new RedRTCError('token-failed', `the token function failed at ${when}: ${err?.message ?? err}`);
+  }
+  if (typeof value !== 'string') throw new RedRTCError('token-failed', `the token function returned ${typeof value} at ${when}, not a string`);
+  return value;
 }
 
 function withToken(url, token) {

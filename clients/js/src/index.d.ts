@@ -12,7 +12,10 @@ export type ErrorCode =
   | 'server-full'
   | 'rate-limited'
   | 'join-timeout'
+  | 'room-closed'
   | 'unauthorized'
+  | 'resume-failed'
+  | 'token-failed'
   | 'timeout'
   | 'disconnected'
   | 'closed'
@@ -22,7 +25,7 @@ export type ErrorCode =
 export declare class RedRTCError extends Error {
   constructor(code: ErrorCode, message?: string, event?: string);
   readonly name: 'RedRTCError';
-  /** Match on this: the server's error code, or timeout, disconnected, closed, bad-message. */
+  /** Match on this: the server's error code, or timeout, disconnected, closed, bad-message, token-failed. */
   readonly code: ErrorCode;
   /** The client event that caused a server error, when the server names it. */
   readonly event?: string;
@@ -37,6 +40,22 @@ export interface RoomJoined {
   iceServers?: RTCIceServer[];
 }
 
+/** The resumed event: the session came back on a new connection. */
+export interface Resumed {
+  /** The session's id, the same as before the drop. */
+  clientId: string;
+  /** The room as the server has it now, or null when in none. */
+  roomId: string | null;
+  participants: string[];
+  /** How many events missed during the drop follow, as their own events. */
+  missed: number;
+  /** How many the server no longer had: state is stale, renegotiate (MeshCall does). */
+  dropped: number;
+}
+
+/** A token, or a function called for a fresh one at each connect (or join). */
+export type TokenSource = string | (() => string | Promise<string>);
+
 export interface ClientEvents {
   // Server events, with their data.
   'client-id': { clientId: string; resumeToken?: string };
@@ -49,8 +68,10 @@ export interface ClientEvents {
   'ice-candidate': { fromClientId: string; candidate: RTCIceCandidateInit };
   pong: Record<string, never>;
   error: RedRTCError;
+  resumed: Resumed;
   // The client's own events.
-  open: { clientId: string; reconnected: boolean };
+  /** resumed: true when the connection took the session over (same id); false for a new session. */
+  open: { clientId: string; reconnected: boolean; resumed: boolean };
   close: { code: number; reason: string; willReconnect: boolean };
   reconnecting: { attempt: number; delay: number };
   'rejoin-failed': RedRTCError;
@@ -59,10 +80,16 @@ export interface ClientEvents {
 export interface ClientOptions {
   /** A WebSocket constructor, where there is no global one (Node.js 20 without --experimental-websocket). */
   WebSocket?: new (url: string, protocols?: string | string[]) => WebSocket;
-  /** An access token, sent at connect time as ?token= (issue 18's servers). */
-  token?: string;
+  /** An access token sent at each connect as ?token=; a function is called for a fresh one each time. */
+  token?: TokenSource;
   /** Reconnect after the connection drops (default true). */
   reconnect?: boolean;
+  /** Ack events and resume the session after a drop (default true). */
+  resume?: boolean;
+  /** Ack handled events within this many ms (default 200), or at once after 16. */
+  ackDelay?: number;
+  /** With a token, give up (error unauthorized) after this many refused connections in a row (default 3; 0: never). */
+  maxAuthFailures?: number;
   /** First reconnect delay in ms (default 500); doubles up to maxReconnectDelay. */
   minReconnectDelay?: number;
   /** Longest reconnect delay in ms (default 30000). */
@@ -71,15 +98,15 @@ export interface ClientOptions {
   pingInterval?: number;
   /** Drop the socket and reconnect when a ping gets no pong for this many ms (default 10000). */
   pingTimeout?: number;
-  /** Reject join, leave and ping when the server has not answered in this many ms (default 10000). */
+  /** Reject join, leave and ping, and drop a socket whose resume goes unanswered, after this many ms without an answer (default 10000). */
   requestTimeout?: number;
 }
 
 export interface JoinOptions {
   /** The room's name, used when this join creates it. */
   name?: string;
-  /** An access token for this room (sent as join-room's data.token). */
-  token?: string;
+  /** An access token for this room (sent as join-room's data.token); a function is called at each join and rejoin. */
+  token?: TokenSource;
 }
 
 declare class Emitter<Events> {

@@ -34,7 +34,17 @@ export class MeshCall extends Emitter {
     on('room-joined', (d) => this.#sync(d.participants, true));
     on('participants', (d) => this.#sync(d.participants, false));
     on('room-left', () => this.#closeAll());
-    on('close', () => this.#closeAll());
+    // Media flows peer to peer: a dropped signaling socket leaves the peer
+    // connections up, and a resumed session carries on with them. Only a
+    // client that will not come back, or comes back as a new client (its
+    // resume failed), hangs up.
+    on('close', ({ willReconnect }) => {
+      if (!willReconnect) this.#closeAll();
+    });
+    on('open', ({ reconnected, resumed }) => {
+      if (reconnected && !resumed) this.#closeAll();
+    });
+    on('resumed', (d) => this.#onResumed(d));
     on('offer', (d) => this.#onDescription(d.fromClientId, d.offer));
     on('answer', (d) => this.#onDescription(d.fromClientId, d.answer));
     on('ice-candidate', (d) => this.#onCandidate(d.fromClientId, d.candidate));
@@ -111,6 +121,23 @@ export class MeshCall extends Emitter {
     for (const id of participants) {
       if (id === me) break;
       if (!this.peers.has(id)) this.#peer(id, true);
+    }
+  }
+
+  // #onResumed reconciles the peers with the room as the server has it; the
+  // events missed meanwhile follow and are handled as usual. When some were
+  // lost (dropped > 0: offers, answers or candidates among them, perhaps),
+  // every peer connection renegotiates with an ICE restart, and a room-mate
+  // with none yet (its offer lost) is called.
+  #onResumed({ participants, dropped }) {
+    this.#sync(participants, false);
+    if (!dropped) return;
+    const me = this.#client.clientId;
+    for (const id of participants) {
+      if (id === me) continue;
+      const peer = this.peers.get(id);
+      if (peer) peer.pc.restartIce();
+      else this.#peer(id, true);
     }
   }
 

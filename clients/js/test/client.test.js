@@ -38,7 +38,7 @@ describe('against one server', () => {
     assert.match(id, UUID);
     assert.equal(event.clientId, id);
     assert.equal(c.clientId, id);
-    assert.deepEqual(opened, { clientId: id, reconnected: false });
+    assert.deepEqual(opened, { clientId: id, reconnected: false, resumed: false });
     assert.equal(c.state, 'open');
     assert.deepEqual(seen, [SUBPROTOCOL, SUBPROTOCOL]);
   });
@@ -199,9 +199,10 @@ describe('against one server', () => {
 test('room-limit and rate-limited, on servers started with -r 1 and --rate 1', async () => {
   const srv = await startServer(['-r', '1', '--rate', '1', '--burst', '1']);
   try {
-    const a = connect(srv.url);
+    // resume: false, as the first ack would take the burst of 1.
+    const a = connect(srv.url, { resume: false });
     await a.join('only-room');
-    const b = connect(srv.url);
+    const b = connect(srv.url, { resume: false });
     await b.ready;
     // --burst 1: b's next message is over its rate and dropped with rate-limited.
     await assert.rejects(b.join('second-room'), { code: 'room-limit' });
@@ -231,7 +232,7 @@ test('server-full: the refused client gets the error event and backs off', async
   }
 });
 
-test('reconnects after the server restarts and rejoins its room', async () => {
+test('reconnects after the server restarts: the resume fails, and it rejoins its room under a new id', async () => {
   const port = await freePort();
   let srv = await startServer([], port);
   const c = connect(srv.url, { minReconnectDelay: 50, maxReconnectDelay: 400 });
@@ -241,7 +242,9 @@ test('reconnects after the server restarts and rejoins its room', async () => {
   await srv.stop();
   assert.deepEqual(await closed, { code: 1001, reason: 'server shutting down', willReconnect: true });
   assert.equal(c.state, 'reconnecting');
-  assert.equal(c.clientId, null);
+  assert.equal(c.clientId, firstId, 'the id is kept while a resume may bring it back');
+  const failed = next(c, 'error', 15000);
+  const reopened = next(c, 'open', 15000);
   const attempts = [];
   c.on('reconnecting', (r) => attempts.push(r));
   // Let a few attempts fail against the closed port, then bring it back.
@@ -249,6 +252,10 @@ test('reconnects after the server restarts and rejoins its room', async () => {
   srv = await startServer([], port);
   try {
     const rejoined = await next(c, 'room-joined', 10000);
+    // A restarted server has no sessions: the resume fails, and the client
+    // falls back to a new id.
+    assert.deepEqual({ code: (await failed).code, event: (await failed).event }, { code: 'resume-failed', event: 'resume' });
+    assert.deepEqual(await reopened, { clientId: c.clientId, reconnected: true, resumed: false });
     assert.equal(rejoined.roomId, 'sdk-restart');
     assert.equal(rejoined.roomName, 'Survives restarts'); // it re-created the room with its name
     assert.notEqual(c.clientId, firstId);

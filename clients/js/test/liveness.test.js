@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { RedRTCClient } from '../src/index.js';
 import { WS, next, startServer } from './server.js';
 
-test('a server that stops answering is found by the ping, dropped, and reconnected to', async () => {
+test('a server that stops answering is found by the ping, dropped, and the session resumed', async () => {
   const srv = await startServer();
   const c = new RedRTCClient(srv.url, { WebSocket: WS, pingInterval: 200, pingTimeout: 300, minReconnectDelay: 50, maxReconnectDelay: 100 });
   try {
@@ -18,10 +18,12 @@ test('a server that stops answering is found by the ping, dropped, and reconnect
     srv.signal('SIGSTOP');
     const closed = await next(c, 'close', 5000);
     assert.deepEqual(closed, { code: 1006, reason: 'no pong from the server', willReconnect: true });
+    const resumed = next(c, 'resumed', 10000);
     srv.signal('SIGCONT');
-    const rejoined = await next(c, 'room-joined', 10000);
-    assert.equal(rejoined.roomId, 'liveness');
-    assert.notEqual(c.clientId, first);
+    assert.deepEqual(await resumed, { clientId: first, roomId: 'liveness', participants: [first], missed: 0, dropped: 0 });
+    assert.equal(c.clientId, first);
+    assert.equal(c.roomId, 'liveness');
+    assert.equal(c.state, 'open');
   } finally {
     srv.signal('SIGCONT');
     c.close();

@@ -2,7 +2,13 @@
 // misuse is refused (each @ts-expect-error must be an error).
 import { MeshCall, RedRTCClient, RedRTCError, backoffDelay, type RoomJoined } from '../../src/index.js';
 
-const client = new RedRTCClient('ws://localhost:8080', { reconnect: true, maxReconnectDelay: 10_000 });
+const client = new RedRTCClient('ws://localhost:8080', {
+  reconnect: true,
+  maxReconnectDelay: 10_000,
+  token: async () => (await fetch('/token')).text(),
+  ackDelay: 100,
+});
+new RedRTCClient('ws://localhost:8080', { token: 'a.b.c', resume: false, maxAuthFailures: 5 });
 const call = new MeshCall(client, { iceServers: [{ urls: 'stun:stun.example.com' }] });
 
 call.on('stream', ({ peerId, stream }) => {
@@ -24,9 +30,14 @@ client.on('error', (err) => {
   void code;
 });
 client.on('close', ({ code, willReconnect }) => void [code + 1, !willReconnect]);
+client.on('open', ({ resumed }) => void !resumed);
+client.on('resumed', ({ clientId, roomId, participants, missed, dropped }) => {
+  const room: string | null = roomId;
+  void [clientId.length, room, participants.length, missed + dropped];
+});
 
 async function main(): Promise<void> {
-  const joined: RoomJoined = await call.join('demo', { name: 'Demo' });
+  const joined: RoomJoined = await call.join('demo', { name: 'Demo', token: () => 'room.jwt' });
   const servers: RTCIceServer[] | undefined = joined.iceServers;
   void servers;
   await client.ping();
@@ -49,5 +60,7 @@ client.on('no-such-event', () => {});
 client.on('participants', (d) => d.fromClientId);
 // @ts-expect-error: the room id is a string
 void client.join(42);
+// @ts-expect-error: a token function returns a string
+new RedRTCClient('ws://localhost:8080', { token: () => 42 });
 // @ts-expect-error: the target comes first
 client.sendOffer({ type: 'offer', sdp: '' }, 'id');

@@ -467,3 +467,24 @@ func TestStopEndsDetachedSessions(t *testing.T) {
 		t.Fatalf("%d clients after Stop", n)
 	}
 }
+
+// TestARoomlessSessionEndsWithItsSocket: a resumable client that left its
+// room and then dropped has no seat to keep and nobody to keep from hearing
+// it left: its session ends at once, its seat under --clients is free, and
+// a resume is refused.
+func TestARoomlessSessionEndsWithItsSocket(t *testing.T) {
+	srv := startServer(t, Config{})
+	a, b, _ := resumablePair(t, srv)
+	a.Send("leave-room", nil)
+	seq := a.Expect("room-left").Seq
+	ackLast(a, seq)
+	if p := b.Expect("participants").List(t, "participants"); len(p) != 1 {
+		t.Fatalf("participants %v after a left", p)
+	}
+	a.StillServed()
+	_ = a.Conn.CloseNow()
+	testkit.CheckFor(t, waitTimeout, pollEvery, clientsConnected(srv, 1))
+	a2 := dial(t, srv)
+	resumeAs(a2, a, seq)
+	a2.ExpectError("resume-failed", "resume")
+}

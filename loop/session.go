@@ -89,9 +89,12 @@ func (c *conn) closeDropped(code ws.StatusCode, reason string) {
 }
 
 // outlives decides, as c stops being open, whether its session outlives
-// it: a resumable session whose socket dropped is detached and kept for
-// --resume-grace; one taken over lives on elsewhere. It reports whether c
-// must not retire its client. Call on c's loop with ls.mu held.
+// it: a resumable session in a room whose socket dropped is detached and
+// kept for --resume-grace; one taken over lives on elsewhere. A client in
+// no room has no seat to keep, and nobody who would be told it left: its
+// session ends with the socket, so that the clients of a finished call
+// cost nothing once they have gone. It reports whether c must not retire
+// its client. Call on c's loop with ls.mu held.
 func (c *conn) outlives(dropped bool) bool {
 	s := c.sess
 	if s == nil {
@@ -102,7 +105,7 @@ func (c *conn) outlives(dropped bool) bool {
 	case sessionTakenOver:
 		return true
 	case sessionAttached:
-		if dropped || s.dropping {
+		if (dropped || s.dropping) && c.inRoom {
 			s.phase = sessionDetached
 			s.expires = ls.srv.now() + int64(ls.srv.cfg.ResumeGrace)
 			ls.detached = append(ls.detached, c)

@@ -1,7 +1,6 @@
 package loop
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/redrtc/redrtc/auth"
@@ -46,22 +45,8 @@ func (s *Server) upgradeAuthorized(c *conn, r *httpRequest) bool {
 		why = err.Error()
 	}
 	s.log.Debug().Str("reason", why).Msg("upgrade refused: token")
-	c.refused(refusedUnauthorized)
-	s.unauthorizedReply(c, why)
+	s.httpReply(c, false, "401 Unauthorized", why+"\n")
 	return false
-}
-
-// unauthorizedReply sends 401 with a Bearer challenge (RFC 6750, 3) and
-// closes.
-func (s *Server) unauthorizedReply(c *conn, why string) {
-	out := c.ls.httpOut[:0]
-	out = append(out, "HTTP/1.1 401 Unauthorized\r\nContent-Type: "+textPlain+"\r\nContent-Length: "...)
-	out = strconv.AppendInt(out, int64(len(why)+1), 10)
-	out = append(out, "\r\nWWW-Authenticate: Bearer error=\"invalid_token\"\r\nConnection: close\r\n\r\n"...)
-	out = append(out, why...)
-	out = append(out, '\n')
-	c.ls.httpOut = out
-	c.refuse(out)
 }
 
 // joinAuthorized checks a join to room against the rules above, answering a

@@ -160,7 +160,7 @@ func (s *Server) healthz(c *conn, head bool) {
 	body = strconv.AppendUint(body, heapBytes(), 10)
 	body = append(body, "}\n"...)
 	c.ls.enc = body
-	s.httpResponse(c, "200 OK", "application/json", body, !head)
+	s.httpResponse(c, "200 OK", "application/json", "", body, !head)
 }
 
 // heapBytes reads the bytes of live and not yet swept heap objects, without
@@ -177,14 +177,17 @@ func heapBytes() uint64 {
 // httpReply answers a request that is not upgraded with a plain-text body,
 // or its head alone when the request is a HEAD, and closes.
 func (s *Server) httpReply(c *conn, head bool, status, body string) {
-	s.httpResponse(c, status, textPlain, []byte(body), !head)
+	s.httpResponse(c, status, textPlain, "", []byte(body), !head)
 }
 
 const textPlain = "text/plain; charset=utf-8"
 
 // httpResponse sends a response with body, or only its head when sendBody
-// is false (a HEAD request), and closes.
-func (s *Server) httpResponse(c *conn, status, contentType string, body []byte, sendBody bool) {
+// is false (a HEAD request), and closes. It adds the header each status
+// requires (RFC 9110: Upgrade for 426, 15.5.22; Allow for 405, 15.5.6;
+// WWW-Authenticate for 401, 15.5.2, with RFC 6750's Bearer challenge), then
+// extra, header lines each starting with CRLF.
+func (s *Server) httpResponse(c *conn, status, contentType, extra string, body []byte, sendBody bool) {
 	c.refusedStatus(status)
 	out := c.ls.httpOut[:0]
 	out = append(out, "HTTP/1.1 "...)
@@ -198,7 +201,10 @@ func (s *Server) httpResponse(c *conn, status, contentType string, body []byte, 
 		out = append(out, "\r\nUpgrade: websocket"...)
 	case "405":
 		out = append(out, "\r\nAllow: GET"...)
+	case "401":
+		out = append(out, "\r\nWWW-Authenticate: Bearer error=\"invalid_token\""...)
 	}
+	out = append(out, extra...)
 	out = append(out, "\r\nConnection: close\r\n\r\n"...)
 	if sendBody {
 		out = append(out, body...)

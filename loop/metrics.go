@@ -174,6 +174,8 @@ func (c *conn) refusedStatus(status string) {
 	switch status[:3] {
 	case "400":
 		c.refused(refusedBadRequest)
+	case "401":
+		c.refused(refusedUnauthorized)
 	case "403":
 		c.refused(refusedOrigin)
 	case "405":

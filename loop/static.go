@@ -2,7 +2,6 @@ package loop
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -38,21 +37,11 @@ func (s *Server) serveStatic(c *conn, head bool, method, path []byte) bool {
 	if !ok {
 		return false
 	}
-	out := c.ls.httpOut[:0]
-	out = append(out, "HTTP/1.1 200 OK\r\nContent-Type: "...)
-	out = append(out, f.ContentType...)
-	out = append(out, "\r\nContent-Length: "...)
-	out = strconv.AppendInt(out, int64(len(f.Body)), 10)
 	// The demo's files change with the binary, so browsers revalidate
 	// rather than run a stale SDK against a newer server. They are public
 	// and the same for everyone, so any page may import the SDK from here
 	// (module scripts from another origin need CORS).
-	out = append(out, "\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff"+
-		"\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n"...)
-	if !head {
-		out = append(out, f.Body...)
-	}
-	c.ls.httpOut = out
-	c.refuse(out)
+	s.httpResponse(c, "200 OK", f.ContentType, "\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff"+
+		"\r\nAccess-Control-Allow-Origin: *", f.Body, !head)
 	return true
 }

@@ -95,8 +95,14 @@ func (s *scanner) member(where int, key []byte) {
 			f.candidate = v
 		case keyIs(key, "token"):
 			f.token = v
-		default:
-			f.sessionField(key, v)
+		case keyIs(key, "clientId"):
+			f.clientID = v
+		case keyIs(key, "resumeToken"):
+			f.resumeToken = v
+		case keyIs(key, "lastSeq"):
+			f.lastSeq = v
+		case keyIs(key, "seq"):
+			f.seq = v
 		}
 	}
 }

@@ -76,20 +76,6 @@ func ParseResumeToken(b []byte) (ResumeToken, bool) {
 	return t, true
 }
 
-// sessionField records the data fields of ack and resume.
-func (f *fields) sessionField(key, v []byte) {
-	switch {
-	case keyIs(key, "clientId"):
-		f.clientID = v
-	case keyIs(key, "resumeToken"):
-		f.resumeToken = v
-	case keyIs(key, "lastSeq"):
-		f.lastSeq = v
-	case keyIs(key, "seq"):
-		f.seq = v
-	}
-}
-
 // maxSeq is the largest seq a client may send: every integer up to it is
 // exact in a JavaScript number.
 const maxSeq = 1<<53 - 1

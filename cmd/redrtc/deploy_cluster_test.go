@@ -89,8 +89,8 @@ func TestClusterUnitsVerify(t *testing.T) {
 // deploy/cluster/nats-server.conf, only its ports and store directory
 // changed: it becomes healthy with JetStream on, monitoring answers on
 // loopback, it keeps a key-value bucket as the cluster keeps rooms (in
-// memory, a compare-and-set per change), and SIGTERM ends it with status 0
-// as the unit expects.
+// memory, a compare-and-set per change), and the unit's stop signal ends it
+// with status 0.
 func TestClusterNATSConfigRunsJetStream(t *testing.T) {
 	natsServer := testkit.NATSBinary(t)
 	t.Parallel()
@@ -179,8 +179,8 @@ func TestClusterNATSConfigRunsJetStream(t *testing.T) {
 	}
 	nc.Close()
 
-	p.signal(syscall.SIGTERM)
+	p.signal(syscall.SIGINT) // the unit's KillSignal=
 	if code := p.wait(); code != 0 {
-		t.Errorf("exit %d after SIGTERM, want 0", code)
+		t.Errorf("exit %d after SIGINT, want 0", code)
 	}
 }

@@ -119,14 +119,15 @@ func (p *NATSProcess) Start() {
 	p.run(portOf(p.t, p.URL), portOf(p.t, p.Monitor))
 }
 
-// Stop ends the server as an operator does (SIGTERM: it closes its clients'
-// connections and exits) and waits for it, failing the test if it does not
-// exit by itself with status 0.
+// Stop ends the server as deploy/cluster/nats-server.service does (SIGINT:
+// it closes its clients' connections and exits 0; nats-server 2.9 exits 1
+// on SIGTERM) and waits for it, failing the test if it does not exit by
+// itself with status 0.
 func (p *NATSProcess) Stop() {
 	p.t.Helper()
-	p.signal(syscall.SIGTERM)
+	p.signal(syscall.SIGINT)
 	if st := p.wait(); !st.Exited() || st.ExitCode() != 0 {
-		p.t.Errorf("nats-server: %v after SIGTERM, want exit status 0", st)
+		p.t.Errorf("nats-server: %v after SIGINT, want exit status 0", st)
 	}
 }
 

@@ -19,6 +19,8 @@ type update struct {
 	room  string
 	rev   uint64
 	value roomValue
+	// done, if not nil, is closed once the update is applied.
+	done chan struct{}
 }
 
 // applier is the one goroutine that applies lists to this node's rooms,
@@ -53,7 +55,8 @@ func (n *Node) applier() {
 			n.view.reset()
 		}
 		var err error
-		if w, err = n.bucket().WatchAll(n.ctx); err != nil {
+		// Every room, and not the resume secret: its key is two tokens.
+		if w, err = n.bucket().Watch(n.ctx, "*"); err != nil {
 			n.log.Warn().Err(err).Msg("watching the membership bucket; retrying when NATS is back")
 			w = nil
 			return
@@ -70,6 +73,9 @@ func (n *Node) applier() {
 			watch()
 		case u := <-n.updates:
 			n.apply(u)
+			if u.done != nil {
+				close(u.done)
+			}
 		case e, ok := <-entries:
 			if !ok {
 				entries = nil

@@ -80,7 +80,7 @@ func startNode(t testing.TB, natsURL, id string, o nodeOptions) *node {
 	if err != nil {
 		t.Fatalf("node %s: %v", id, err)
 	}
-	srv, err := loop.Start(loop.Config{Interface: "127.0.0.1", Cluster: n, Rooms: o.rooms})
+	srv, err := loop.Start(loop.Config{Interface: "127.0.0.1", Cluster: n, Rooms: o.rooms, ResumeSecret: n.ResumeSecret()})
 	if err != nil {
 		t.Fatalf("node %s: %v", id, err)
 	}

@@ -26,6 +26,15 @@ type Local interface {
 	Announcer() registry.NodeAnnouncer
 	// Refuse sends a client of this node an error event.
 	Refuse(c *registry.Client, p proto.Problem)
+	// HandOver gives another node the session of id, held here; to stands
+	// for it there and takes its seat here.
+	HandOver(id proto.ClientID, lastSeq uint64, to *registry.Client) (registry.Handover, error)
+	// AdoptSession keeps a session handed over, on the loop of via.
+	AdoptSession(via *registry.Client, h registry.Handover) (*registry.Client, error)
+	// ResumeHandedOver resumes, on via, the session owner holds here.
+	ResumeHandedOver(via, owner *registry.Client, lastSeq uint64) error
+	// ResumeFailed tells via its resume failed.
+	ResumeFailed(via *registry.Client, why string)
 }
 
 // Node is this server's membership of a cluster. Its goroutines, none per
@@ -57,6 +66,11 @@ type Node struct {
 	// claim runs under it).
 	pendingMu sync.Mutex
 	pending   map[*registry.Client]string
+	// resuming marks the pending clients that are sessions handed over.
+	resuming map[*registry.Client]bool
+	// resumeSecret makes resume tokens on every node (handover.go).
+	resumeSecret []byte
+	handing      handing
 
 	workers  [seatWorkers]*worker
 	updates  chan update
@@ -82,12 +96,13 @@ func Connect(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	cfg, _ = cfg.withDefaults()
 	n := &Node{
-		cfg:     cfg,
-		log:     cfg.Logger.With().Str("node", cfg.NodeID).Logger(),
-		ready:   make(chan struct{}),
-		pending: make(map[*registry.Client]string),
-		updates: make(chan update, 4096),
-		rewatch: make(chan struct{}, 1),
+		cfg:      cfg,
+		log:      cfg.Logger.With().Str("node", cfg.NodeID).Logger(),
+		ready:    make(chan struct{}),
+		pending:  make(map[*registry.Client]string),
+		resuming: make(map[*registry.Client]bool),
+		updates:  make(chan update, 4096),
+		rewatch:  make(chan struct{}, 1),
 	}
 	// Clients may ask to join as soon as the server listens, before
 	// Attach: their jobs wait in the workers' queues.
@@ -95,6 +110,7 @@ func Connect(ctx context.Context, cfg Config) (*Node, error) {
 		n.workers[i] = newWorker(n)
 	}
 	n.proxies.init()
+	n.handing.init()
 	n.outboxes.init(n)
 	n.view.init()
 	n.live.init()
@@ -130,6 +146,9 @@ func (n *Node) openBucket(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("membership bucket %s-rooms: %w", n.cfg.Name, err)
+	}
+	if err := n.ensureResumeSecret(kv); err != nil {
+		return err
 	}
 	n.kv.Store(&kvBox{kv})
 	return nil
@@ -179,6 +198,9 @@ func (n *Node) subscribe() error {
 	}
 	if err == nil {
 		_, err = n.nc.Subscribe(n.cfg.Name+".hb", n.heartbeatIn)
+	}
+	if err == nil {
+		_, err = n.nc.Subscribe(n.nodeSubject(n.cfg.NodeID)+".takeover", n.takeoverIn)
 	}
 	if err != nil {
 		return fmt.Errorf("cluster subscriptions: %w", err)

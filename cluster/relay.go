@@ -218,7 +218,14 @@ func records(b []byte, f func(to proto.ClientID, room, frame []byte)) bool {
 func (n *Node) relaysIn(msg *nats.Msg) {
 	ok := records(msg.Data, func(to proto.ClientID, room, frame []byte) {
 		n.stats.relayedIn.Add(1)
+		if n.handing.hold(to, frame) {
+			return // its session is on its way here
+		}
 		c := n.clients.Get(to)
+		if c == nil {
+			// Handed over to another node a moment ago: on it goes.
+			c = n.proxies.get(to)
+		}
 		if c == nil {
 			n.stats.droppedIn.Add(1)
 			return

@@ -30,6 +30,7 @@ const (
 	jobLeave                    // free id's seat in room
 	jobReconcile                // make room's list hold exactly this node's members of it
 	jobDropNode                 // free the seats of node's members in room (node lost)
+	jobResume                   // get id's session from the node that holds it, for c
 )
 
 type job struct {
@@ -39,6 +40,7 @@ type job struct {
 	c    *registry.Client
 	id   proto.ClientID
 	node string
+	seq  uint64 // jobResume: the client's lastSeq
 }
 
 // Join asks for c's seat in room; see loop.Cluster.
@@ -53,6 +55,7 @@ func (n *Node) Join(c *registry.Client, room, name string) {
 func (n *Node) Left(c *registry.Client, room string) {
 	n.pendingMu.Lock()
 	delete(n.pending, c)
+	delete(n.resuming, c)
 	n.pendingMu.Unlock()
 	if room != "" {
 		n.push(job{kind: jobLeave, room: room, id: c.ID})
@@ -60,15 +63,19 @@ func (n *Node) Left(c *registry.Client, room string) {
 }
 
 // claim is Apply's: it seats c in room when c asked for it, once.
-func (n *Node) claim(room string) func(*registry.Client) bool {
-	return func(c *registry.Client) bool {
+func (n *Node) claim(room string) func(*registry.Client) registry.Claim {
+	return func(c *registry.Client) registry.Claim {
 		n.pendingMu.Lock()
 		defer n.pendingMu.Unlock()
 		if n.pending[c] != room {
-			return false
+			return registry.NotAsked
 		}
 		delete(n.pending, c)
-		return true
+		if n.resuming[c] {
+			delete(n.resuming, c)
+			return registry.Resuming
+		}
+		return registry.Joining
 	}
 }
 
@@ -173,6 +180,8 @@ func (n *Node) do(j job) {
 		err = n.unseat(j.room, func(m member) bool { return m.Node == j.node })
 	case jobReconcile:
 		err = n.reconcile(j.room)
+	case jobResume:
+		n.resume(j)
 	}
 	if err != nil {
 		n.log.Warn().Err(err).Str("room", j.room).Msg("writing a room to the bucket; it is set right when NATS is back")

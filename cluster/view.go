@@ -59,6 +59,20 @@ func (v *view) roomsOf(node string) []string {
 	return rooms
 }
 
+// nodeOf returns the node the bucket seats id on, or "".
+func (v *view) nodeOf(id proto.ClientID) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, r := range v.rooms {
+		for _, m := range r.members {
+			if m.ID == id {
+				return m.Node
+			}
+		}
+	}
+	return ""
+}
+
 // nodes returns every node with a member in a room.
 func (v *view) nodes() map[string]bool {
 	v.mu.Lock()

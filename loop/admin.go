@@ -115,6 +115,8 @@ func (t onConn) Run(context.Context) error {
 // Drain stops accepting connections and closes every client as shutdown
 // does (1001, "server shutting down", after what is queued for it), without
 // stopping the event loops; Drained is closed once the last client is gone.
+// On a node of a cluster, resumable sessions outlive their sockets, and
+// Drained waits until each is resumed on another node or its grace is over.
 // Draining twice does nothing more.
 func (s *Server) Drain() {
 	s.admin.drainOnce.Do(func() {
@@ -122,7 +124,14 @@ func (s *Server) Drain() {
 		go func() {
 			_ = s.ln.Close()
 			s.accepting.Wait()
-			s.sayGoodbye(context.Background())
+			// A node of a cluster keeps the resumable sessions for their
+			// clients to resume on another node, and is drained once they
+			// have, or their grace is over.
+			cluster := s.cfg.Cluster != nil
+			s.sayGoodbye(context.Background(), cluster)
+			if cluster {
+				s.awaitHandovers()
+			}
 			close(s.admin.drained)
 		}()
 	})

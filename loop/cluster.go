@@ -26,6 +26,10 @@ type Cluster interface {
 	Member(id proto.ClientID) *registry.Client
 	// Connected reports whether this node reaches NATS now.
 	Connected() bool
+	// Resume asks the node holding the session of client id, if another
+	// node holds it, to hand it over (the token is checked already); the
+	// cluster answers later, by ResumeHandedOver or ResumeFailed.
+	Resume(c *registry.Client, id proto.ClientID, lastSeq uint64)
 }
 
 // clusterSide is how the cluster's goroutines reach this node's clients:

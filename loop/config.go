@@ -95,6 +95,10 @@ type Config struct {
 	// Cluster makes the server a node of a cluster (--nats-url,
 	// docs/cluster.md); nil is a lone server.
 	Cluster Cluster
+	// ResumeSecret makes and checks resume tokens; nil draws one at start.
+	// The nodes of a cluster share theirs, so that a token made on one
+	// works on any.
+	ResumeSecret []byte
 	// EventLoops is the number of event loops (default: one per CPU).
 	EventLoops int
 	// Logger receives the server's logs (default: none).

@@ -80,6 +80,9 @@ type loopState struct {
 	// until it is resumed or its grace ends (session.go). Owned by the
 	// loop, appended to under mu.
 	detached []*conn
+	// detachedCount is len(detached), for a drain waiting for the
+	// sessions to go (shutdown.go).
+	detachedCount atomic.Int64
 	// seqScratch is where a detached session's next frame is sequenced;
 	// freeRetained keeps emptied retention buffers (retained.go).
 	seqScratch   []byte

@@ -60,14 +60,27 @@ func (c *conn) resume(m *proto.Message) {
 		return
 	}
 	owner := s.clients.Get(m.ClientID)
+	if owner == nil && s.cfg.Cluster != nil {
+		// Perhaps a session another node of the cluster holds: it hands it
+		// over, and the cluster calls ResumeHandedOver (handover.go).
+		s.cfg.Cluster.Resume(&c.client, m.ClientID, m.LastSeq)
+		return
+	}
 	if owner == nil {
 		c.resumeFailed(refusedResumeNoSession)
 		return
 	}
+	c.resumeFrom(owner, m.LastSeq)
+}
+
+// resumeFrom is resume once the token is checked: owner is the client whose
+// session c takes over.
+func (c *conn) resumeFrom(owner *registry.Client, lastSeq uint64) {
+	s := c.ls.srv
 	var old *conn
 	var refusal *resumeRefusal
 	ok := s.rooms.Takeover(owner, &c.client, func(r *registry.Room) bool {
-		old, refusal = c.takeOver(owner, r, m.LastSeq)
+		old, refusal = c.takeOver(owner, r, lastSeq)
 		return refusal == nil
 	})
 	if !ok {

@@ -144,6 +144,9 @@ func newServer(cfg Config, hooks testHooks) *Server {
 	s.admin.drained = make(chan struct{})
 	s.clusterSide.ls = &loopState{srv: s, enc: make([]byte, maxServerHeader, 4096)}
 	s.resumeKey = newResumeKey()
+	if cfg.ResumeSecret != nil {
+		s.resumeKey = proto.NewResumeKey(cfg.ResumeSecret)
+	}
 	s.base = time.Now()
 	s.started = s.base.UnixNano()
 	s.clock.Store(s.started)
@@ -170,7 +173,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		go func() {
 			_ = s.ln.Close()
 			s.accepting.Wait() // every accepted connection is on a loop now
-			s.sayGoodbye(ctx)
+			s.sayGoodbye(ctx, false)
 			if err := s.engine.Stop(); err != nil {
 				s.log.Error().Err(err).Msg("stopping event loops")
 			}

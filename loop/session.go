@@ -109,6 +109,7 @@ func (c *conn) outlives(dropped bool) bool {
 			s.phase = sessionDetached
 			s.expires = ls.srv.now() + int64(ls.srv.cfg.ResumeGrace)
 			ls.detached = append(ls.detached, c)
+			ls.detachedCount.Store(int64(len(ls.detached)))
 			return true
 		}
 		s.end(ls)
@@ -149,6 +150,7 @@ func (ls *loopState) sweepDetached(now int64, all bool) {
 	}
 	clear(ls.detached[len(kept):])
 	ls.detached = kept
+	ls.detachedCount.Store(int64(len(kept)))
 }
 
 // uintptrOf is a loop state's address, for lockPair's order.

@@ -19,6 +19,9 @@ const goodbyeReason = "server shutting down"
 type goodbye struct {
 	ls   *loopState
 	done *sync.WaitGroup
+	// keep is a cluster's drain: resumable sessions outlive their sockets,
+	// for their clients to resume them on another node (docs/cluster.md).
+	keep bool
 }
 
 func (g goodbye) Run(context.Context) error {
@@ -29,9 +32,15 @@ func (g goodbye) Run(context.Context) error {
 	defer ls.exit()
 	defer ls.srv.recoverLoop("saying goodbye")
 	for _, c := range ls.conns {
-		c.close(ws.StatusGoingAway, goodbyeReason)
+		if g.keep {
+			c.closeDropped(ws.StatusGoingAway, goodbyeReason)
+		} else {
+			c.close(ws.StatusGoingAway, goodbyeReason)
+		}
 	}
-	ls.sweepDetached(0, true) // detached sessions end: no grace past Stop
+	if !g.keep {
+		ls.sweepDetached(0, true) // detached sessions end: no grace past Stop
+	}
 	return nil
 }
 
@@ -42,12 +51,12 @@ const drainPoll = 10 * time.Millisecond
 // written its close frames, those of clients behind on reading included (at
 // most closeGrace), and every client has closed its side (at most lingerTime
 // more), or until ctx ends.
-func (s *Server) sayGoodbye(ctx context.Context) {
+func (s *Server) sayGoodbye(ctx context.Context, keep bool) {
 	var wg sync.WaitGroup
 	s.loopsMu.Lock()
 	for _, ls := range s.loops {
 		wg.Add(1)
-		if err := ls.el.Execute(context.Background(), goodbye{ls: ls, done: &wg}); err != nil {
+		if err := ls.el.Execute(context.Background(), goodbye{ls: ls, done: &wg, keep: keep}); err != nil {
 			wg.Done() // the loop is already gone, and its connections with it
 		}
 	}
@@ -82,4 +91,25 @@ func (s *Server) ending() int64 {
 		n += ls.endingCount.Load()
 	}
 	return n
+}
+
+// detachedSessions counts the sessions every loop keeps for a resume.
+func (s *Server) detachedSessions() int64 {
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
+	var n int64
+	for _, ls := range s.loops {
+		n += ls.detachedCount.Load()
+	}
+	return n
+}
+
+// awaitHandovers waits, after a cluster's drain said goodbye, until every
+// session kept is resumed elsewhere or its --resume-grace is over.
+func (s *Server) awaitHandovers() {
+	poll := time.NewTicker(drainPoll)
+	defer poll.Stop()
+	for s.detachedSessions() > 0 {
+		<-poll.C
+	}
 }

@@ -41,16 +41,28 @@ type Applied struct {
 	Removed []*Client
 }
 
+// Claim is what a local member not yet in a room asked for.
+type Claim uint8
+
+const (
+	// NotAsked: the client did not ask for this room; the list is wrong.
+	NotAsked Claim = iota
+	// Joining: it asked to join; it gets room-joined.
+	Joining
+	// Resuming: it is a session handed over from another node, seated
+	// where it sat there; nobody is told, as nothing changed for them.
+	Resuming
+)
+
 // Apply makes room id hold list, in its order, as of revision rev. claim is
 // called, under the room's lock, for a local member not yet in the room: it
-// reports whether that client asked to join this room, and consumes the
-// request. A room none of whose members is local leaves the table; a new
+// says what that client asked for, and consumes the request. A room none of whose members is local leaves the table; a new
 // room is created only for a claimed joiner, and past the table's limit
 // only then: the cluster checks --rooms when the join is asked.
 //
 // A local joiner that is in another room must have left it before Apply
 // (Rooms.Leave): a client is in one room at a time.
-func (t *Rooms) Apply(id string, name string, rev uint64, list []Listed, claim func(*Client) bool, a ApplyAnnouncer) Applied {
+func (t *Rooms) Apply(id string, name string, rev uint64, list []Listed, claim func(*Client) Claim, a ApplyAnnouncer) Applied {
 	for {
 		r := t.Get(id)
 		if r == nil {
@@ -89,7 +101,7 @@ type applyResult struct {
 	emptied bool
 }
 
-func (r *Room) apply(name string, rev uint64, list []Listed, claim func(*Client) bool, a ApplyAnnouncer) (res applyResult, retry bool) {
+func (r *Room) apply(name string, rev uint64, list []Listed, claim func(*Client) Claim, a ApplyAnnouncer) (res applyResult, retry bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.dead {
@@ -107,14 +119,15 @@ func (r *Room) apply(name string, rev uint64, list []Listed, claim func(*Client)
 	for _, l := range list {
 		c := l.Client
 		listed[c] = true
-		switch {
-		case !l.Local:
-		case c.room.Load() == r:
-		case claim(c):
-			joiners = append(joiners, c)
-		default:
-			res.Ghosts = append(res.Ghosts, c)
-			continue
+		if l.Local && c.room.Load() != r {
+			switch claim(c) {
+			case Joining:
+				joiners = append(joiners, c)
+			case Resuming:
+			default:
+				res.Ghosts = append(res.Ghosts, c)
+				continue
+			}
 		}
 		if n < RoomCapacity {
 			next[n] = c
@@ -140,7 +153,10 @@ func (r *Room) apply(name string, rev uint64, list []Listed, claim func(*Client)
 	if name != "" {
 		r.Name = name
 	}
-	same := n == r.n && next == r.members
+	same := n == r.n
+	for i := 0; same && i < n; i++ {
+		same = next[i].ID == r.members[i].ID
+	}
 	for _, c := range r.members[:r.n] {
 		if !contains(next[:n], c) {
 			c.room.CompareAndSwap(r, nil)

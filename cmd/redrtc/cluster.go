@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -93,6 +94,7 @@ func joinCluster(opts *options, log *zerolog.Logger) (*cluster.Node, error) {
 		return nil, err
 	}
 	opts.cfg.Cluster = node
+	opts.cfg.ResumeSecret = node.ResumeSecret()
 	return node, nil
 }
 
@@ -132,5 +134,25 @@ func clusterCounts(node *cluster.Node) *admin.ClusterCounts {
 		Connected: s.Connected, Nodes: s.Nodes, RemoteMembers: s.RemoteMembers,
 		RelayedOut: s.RelayedOut, BatchesOut: s.BatchesOut, RelayedIn: s.RelayedIn,
 		DroppedIn: s.DroppedIn, RelaysLost: s.RelaysLost, NodeLosses: s.NodeLosses, SlowConsumer: s.SlowConsumer,
+	}
+}
+
+// handOff drains a node of a cluster before it stops, so that its clients
+// resume their sessions on other nodes (docs/cluster.md, "Drain"): it waits
+// until every session kept is resumed elsewhere or its --resume-grace is
+// over. A lone server has nobody to hand off to, and stops at once. It
+// reports false when a second signal cut the wait short.
+func handOff(srv *loop.Server, node *cluster.Node, sig <-chan os.Signal, log *zerolog.Logger) bool {
+	if node == nil {
+		return true
+	}
+	srv.Drain()
+	select {
+	case <-srv.Drained():
+		log.Info().Msg("drained: every session is resumed elsewhere or over")
+		return true
+	case s := <-sig:
+		log.Warn().Stringer("signal", s).Msg("second signal: exiting without waiting for clients")
+		return false
 	}
 }

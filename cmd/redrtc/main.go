@@ -144,6 +144,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	adm.stopping()
+	if !handOff(srv, node, sig, &log) {
+		return 1
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	stopped := make(chan error, 1)

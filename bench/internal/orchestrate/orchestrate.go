@@ -41,6 +41,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	if f.report != "" {
 		return reprint(f.report, stdout, stderr)
 	}
+	if f.cluster > 0 {
+		return runCluster(f, args, stdout, stderr)
+	}
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), f.deadline)
 	defer cancel()

@@ -43,3 +43,12 @@ func TestClusterTable(t *testing.T) {
 		t.Fatal("a clean cluster run failed")
 	}
 }
+
+// Each client count's relay measurements get a table of their own.
+func TestClusterRelayTablePerLevel(t *testing.T) {
+	r := func(n int) ClusterRelay {
+		return ClusterRelay{Pairs: "cross-node", RelayResult: RelayResult{Clients: n, Mode: "max", Sent: 1, Received: 1, ExactlyOnce: true}}
+	}
+	res := &Results{Cluster: &Cluster{Nodes: 4, Relay: []ClusterRelay{r(1200), r(1200), r(6000)}}}
+	tableHas(t, res, "### Relay, 1,200 clients\n\n| Figure | cross-node, max | cross-node, max |\n", "### Relay, 6,000 clients\n\n| Figure | cross-node, max |\n")
+}

@@ -18,8 +18,8 @@ func writeClusterMarkdown(w io.Writer, res *Results) {
 	fmt.Fprintf(w, "## RedRTC cluster benchmark — %s\n\n", res.Timestamp)
 	fmt.Fprintf(w, "Machine: %s, %d cores, %d MiB, %s, %s. Open files: %d per process (hard), so a node holds at most %s clients. Ceiling: %s clients (%s).\n\n",
 		m.CPU, m.Cores, m.MemoryMB, m.Kernel, m.GoVersion, res.Limits.NoFileHard, numfmt.Commas(res.Limits.ServerMax), numfmt.Commas(res.Limits.Ceiling), res.Limits.CeilingBy)
-	fmt.Fprintf(w, "Cluster: %d RedRTC nodes and one nats-server (%s, JetStream on), all on loopback, started fresh for every scenario. "+
-		"Clients reach the nodes as through a round-robin balancer (client g on node g mod %d); rooms of %d are consecutive clients, so every room has members on %d nodes. "+
+	fmt.Fprintf(w, "Cluster: %d RedRTC node(s) and one nats-server (%s, JetStream on), all on loopback, started fresh for every scenario. "+
+		"Clients reach the nodes as through a round-robin balancer (client g on node g mod %d); rooms of %d are consecutive clients, so every room has members on %d node(s). "+
 		"Relay: %v measured after %v warm-up, at %s msgs/s then as fast as %s messages in flight allow, once with only same-node pairs of room-mates sending and once with only cross-node pairs; "+
 		"server CPU is every node's and nats-server's utime+stime together, and each is also shown alone.\n\n",
 		cl.Nodes, orDash(cl.NATSVersion), cl.Nodes, c.RoomSize, min(cl.Nodes, c.RoomSize), c.Duration, c.Warmup, fmtNum(c.Rate, 0), numfmt.Commas(c.Window))
@@ -34,8 +34,13 @@ func writeClusterMarkdown(w io.Writer, res *Results) {
 	for _, x := range cl.Idle {
 		writeClusterIdle(w, x)
 	}
-	if len(cl.Relay) > 0 {
-		writeClusterRelay(w, cl.Relay)
+	for i := 0; i < len(cl.Relay); {
+		j := i + 1
+		for j < len(cl.Relay) && cl.Relay[j].Clients == cl.Relay[i].Clients {
+			j++
+		}
+		writeClusterRelay(w, cl.Relay[i:j]) // one level's measurements
+		i = j
 	}
 	fmt.Fprintln(w, "RSS per client = (VmRSS joined − VmRSS empty) / the node's clients (NATS: / all clients). CPU = utime+stime from /proc/PID/stat over the measured window. "+
 		"Latency = receive time − send time embedded in each message. Exactly once: every message sent was received once, by its target, from its sender, and nothing else arrived.")

@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git describe --always --dirty --abbrev=7 --match=no-tag 2>/d
 LDFLAGS  := -s -w -X main.commit=$(COMMIT)
 RUNFLAGS ?= --admin-addr 127.0.0.1:9090
 
-.PHONY: release debug run test fuzz bench bench-full bench-cluster bench-bin lint install clean
+.PHONY: release debug run test fuzz bench bench-full bench-cluster bench-bin nats-server lint install clean
 
 release:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/redrtc
@@ -72,11 +72,24 @@ bench: bench-bin
 bench-full: bench-bin
 	./$(BENCHBIN) -full $(BENCHFLAGS)
 
+# A real NATS server for the cluster's tests and make bench-cluster
+# (docs/cluster.md): the release whose module the unit tests embed (go.mod's
+# github.com/nats-io/nats-server/v2), built from the module proxy, so that
+# nothing but Go is needed. Built once; kept while it reports this version.
+NATS_SERVER_VERSION := v2.15.3
+NATS_SERVER         := build/bin/nats-server
+nats-server:
+	@if [ -x $(NATS_SERVER) ] && [ "$$(./$(NATS_SERVER) --version 2>/dev/null)" = "nats-server: $(NATS_SERVER_VERSION)" ]; then \
+		echo "make nats-server: $(NATS_SERVER) is $(NATS_SERVER_VERSION) already"; \
+	else \
+		set -x; GOBIN=$(CURDIR)/build/bin CGO_ENABLED=0 $(GO) install -trimpath github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION); \
+	fi
+
 # RedRTC as a cluster on this machine: 4 nodes (-cluster N in BENCHFLAGS
-# for another count) sharing one nats-server (build/bin/nats-server from
-# make nats-server, or nats-server on the PATH), 65,536 clients spread
-# over them round-robin, each node under the per-process open-files limit.
-bench-cluster: bench-bin
+# for another count) sharing one nats-server (build/bin/nats-server, from
+# make nats-server), 65,536 clients spread over them round-robin, each node
+# under the per-process open-files limit. See bench/README.md.
+bench-cluster: bench-bin nats-server
 	./$(BENCHBIN) -cluster 4 $(BENCHFLAGS)
 
 lint:

@@ -156,7 +156,8 @@ func (l *Listener) routes() http.Handler {
 }
 
 // readyz is 200 while the server accepts clients, 503 before it listens,
-// while it drains and once it stops.
+// while it drains, once it stops, and while a node of a cluster has no
+// NATS connection (a client sent there could reach no other node).
 func (l *Listener) readyz(w http.ResponseWriter, _ *http.Request) {
 	c := l.control()
 	switch {
@@ -166,6 +167,8 @@ func (l *Listener) readyz(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "stopping"})
 	case c.Draining():
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+	case noNATS(c):
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no-nats"})
 	default:
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}
@@ -255,4 +258,11 @@ type apiError struct {
 func writeError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Del("Content-Length")
 	writeJSON(w, status, apiError{Error: code, Message: message})
+}
+
+// noNATS reports whether the server is a node of a cluster that cannot
+// reach NATS now.
+func noNATS(c Control) bool {
+	cl := c.Counts().Cluster
+	return cl != nil && !cl.Connected
 }

@@ -22,6 +22,8 @@ type Counts struct {
 	Resumes, Replayed, RetainDropped       uint64
 	ResumeFailures                         map[string]uint64 // by reason
 	RoomSize, RelayTime, OfferAnswer       Histogram
+	// Cluster is nil on a lone server (cluster.go).
+	Cluster *ClusterCounts
 }
 
 // Histogram is a histogram with cumulative bucket counts.
@@ -89,6 +91,9 @@ func (collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range allMetrics {
 		ch <- m.desc
 	}
+	for _, m := range clusterMetrics {
+		ch <- m.desc
+	}
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
@@ -141,4 +146,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	hist(mRoomSize, n.RoomSize)
 	hist(mRelayTime, n.RelayTime)
 	hist(mOfferAnswer, n.OfferAnswer)
+	if n.Cluster != nil {
+		collectCluster(ch, n.Cluster)
+	}
 }

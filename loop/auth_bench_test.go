@@ -55,7 +55,7 @@ func BenchmarkJoinLeave(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				c.join(&m)
-				if !c.inRoom {
+				if !c.inRoom() {
 					b.Fatalf("not joined: %q", d.takeOutput(c))
 				}
 				c.leave()

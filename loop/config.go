@@ -92,6 +92,9 @@ type Config struct {
 	// Static maps request paths ("/", "/sdk/index.js") to files served to
 	// plain GETs (--demo; not for production): none by default.
 	Static map[string]StaticFile
+	// Cluster makes the server a node of a cluster (--nats-url,
+	// docs/cluster.md); nil is a lone server.
+	Cluster Cluster
 	// EventLoops is the number of event loops (default: one per CPU).
 	EventLoops int
 	// Logger receives the server's logs (default: none).

@@ -24,8 +24,6 @@ type conn struct {
 
 	// state is where the connection is in its life; see lifecycle.go.
 	state state
-	// inRoom is set by a successful join and cleared by leave-room.
-	inRoom bool
 	// pinged is set when a ping frame went out and cleared by any frame in.
 	pinged bool
 	// outbox says whether the conn is in ls.inbox (outboxQueued) and whether
@@ -92,6 +90,10 @@ type rareState struct {
 	// grant is what a token given at the upgrade allows (see auth.go).
 	grant *auth.Grant
 }
+
+// inRoom reports whether the client is in a room. Its room pointer is the
+// one truth, which a cluster's goroutines may set (docs/cluster.md).
+func (c *conn) inRoom() bool { return c.client.Room() != nil }
 
 // rareState returns c.rare, allocating it on first use.
 func (c *conn) rareState() *rareState {

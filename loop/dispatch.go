@@ -57,7 +57,13 @@ func (c *conn) relay(m *proto.Message) {
 	}
 	ls := c.ls
 	target := ls.srv.clients.Get(m.Target)
+	if target == nil && ls.srv.cfg.Cluster != nil {
+		target = ls.srv.cfg.Cluster.Member(m.Target)
+	}
 	if target != nil {
+		if c.unreachable(target, m.Event) {
+			return
+		}
 		frame := ls.finish(proto.AppendRelay(ls.begin(), m.Event, c.client.ID, m.Payload), ws.OpText)
 		tls, sampled := c.sampleRelay(target)
 		if room.Deliver(&c.client, target, frame) {
@@ -93,10 +99,13 @@ func (c *conn) join(m *proto.Message) {
 	} else {
 		name = `"` + string(id) + `"`
 	}
+	if cl := s.cfg.Cluster; cl != nil {
+		c.clusterJoin(cl, id, name)
+		return
+	}
 	err := s.rooms.Join(&c.client, id, name, c.ls) // leaves the current room, if it succeeds
 	switch {
 	case err == nil:
-		c.inRoom = true
 	case errors.Is(err, registry.ErrRoomFull):
 		c.sendError(proto.Problem{Code: proto.CodeRoomFull, Message: "the room already has 6 participants", Event: proto.EventJoinRoom})
 	case errors.Is(err, registry.ErrRoomLimit):
@@ -111,13 +120,15 @@ func (c *conn) join(m *proto.Message) {
 func (c *conn) leave() {
 	s := c.ls.srv
 	r := s.rooms.Leave(&c.client, c.ls)
+	if cl := s.cfg.Cluster; cl != nil {
+		cl.Left(&c.client, roomID(r))
+	}
 	if r == nil {
 		c.sendError(proto.Problem{Code: proto.CodeNotInRoom, Message: "you are not in a room", Event: proto.EventLeaveRoom})
 		return
 	}
 	// Out of every room, the client is on --join-timeout's clock again:
 	// joining once must not buy a seat under --clients for good.
-	c.inRoom = false
 	c.roomlessSince = s.uptimeSeconds()
 	c.Send(c.ls.finish(proto.AppendRoomLeft(c.ls.begin(), r.ID), ws.OpText))
 }
@@ -152,10 +163,21 @@ func (ls *loopState) Left(r *registry.Room, _ *registry.Client) {
 	ls.announce(r, ls.memberIDs(r))
 }
 
-// announce sends one participants frame, encoded once, to every member.
+// announce sends one participants frame, encoded once, to every member on
+// this node: in a cluster, each node announces to its own.
 func (ls *loopState) announce(r *registry.Room, ids []proto.ClientID) {
 	frame := ls.finish(proto.AppendParticipants(ls.begin(), r.ID, ids), ws.OpText)
 	for _, m := range r.Members() {
-		m.Sender.Send(frame)
+		if !m.IsRemote() {
+			m.Sender.Send(frame)
+		}
 	}
+}
+
+// roomID is r's id, or "" for no room.
+func roomID(r *registry.Room) string {
+	if r == nil {
+		return ""
+	}
+	return r.ID
 }

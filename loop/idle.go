@@ -55,7 +55,7 @@ func (t idleScan) Run(context.Context) error {
 			switch {
 			case idle >= timeout:
 				c.closeDropped(ws.StatusGoingAway, reasonIdleTimeout)
-			case !c.inRoom && now-s.started-int64(c.roomlessSince)*int64(time.Second) >= int64(s.cfg.JoinTimeout):
+			case !c.inRoom() && now-s.started-int64(c.roomlessSince)*int64(time.Second) >= int64(s.cfg.JoinTimeout):
 				c.sendError(proto.Problem{Code: proto.CodeJoinTimeout, Message: "no room joined in time; closing"})
 				c.close(ws.StatusPolicyViolation, reasonJoinTimeout)
 			case idle >= timeout/3 && !c.pinged:

@@ -223,7 +223,10 @@ func (ls *loopState) retire(c *conn) {
 	// Deferred, so that a panic announcing the departure cannot keep the
 	// client's seat taken.
 	defer s.clients.Remove(&c.client)
-	s.rooms.Leave(&c.client, ls)
+	r := s.rooms.Leave(&c.client, ls)
+	if cl := s.cfg.Cluster; cl != nil {
+		cl.Left(&c.client, roomID(r))
+	}
 }
 
 // sweepEnding moves the draining connections that are written out to

@@ -61,7 +61,7 @@ var errorCodes = [...]proto.Code{
 	proto.CodeBadJSON, proto.CodeBadRequest, proto.CodeUnknownEvent, proto.CodeNotInRoom,
 	proto.CodeTargetNotFound, proto.CodeRoomFull, proto.CodeRoomLimit, proto.CodeServerFull,
 	proto.CodeRateLimited, proto.CodeJoinTimeout, proto.CodeRoomClosed, proto.CodeUnauthorized,
-	proto.CodeResumeFailed, "other",
+	proto.CodeResumeFailed, proto.CodeClusterUnavailable, "other",
 }
 
 func errorIndex(code proto.Code) int {

@@ -65,7 +65,7 @@ func (s *Server) Metrics() Metrics {
 	defer s.loopsMu.Unlock()
 	// Every label value is there from the start, at 0 before any loop has
 	// served a connection, so that a rate over it has a first sample.
-	loops := []*loopMetrics{{}}
+	loops := []*loopMetrics{{}, &s.clusterSide.ls.m}
 	for _, ls := range s.loops {
 		loops = append(loops, &ls.m)
 	}

@@ -50,7 +50,7 @@ func (c *conn) resume(m *proto.Message) {
 	case s.cfg.ResumeGrace <= 0:
 		c.resumeFailed(refusedResumeOff)
 		return
-	case c.inRoom || c.sess != nil:
+	case c.inRoom() || c.sess != nil:
 		c.resumeFailed(refusedResumeOutOfOrder)
 		return
 	case !s.resumeKey.Verify(m.ClientID, m.ResumeToken):
@@ -75,7 +75,6 @@ func (c *conn) resume(m *proto.Message) {
 		return
 	}
 	count(&c.ls.m.resumes)
-	c.inRoom = c.client.Room() != nil
 	c.roomlessSince = s.uptimeSeconds()
 	if old.ls == c.ls {
 		old.close(statusTakenOver, "session taken over")

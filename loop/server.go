@@ -67,6 +67,9 @@ type Server struct {
 	outOfDescriptors atomic.Uint64
 	offers           offerTable
 	admin            adminState
+	// clusterSide is how a cluster's goroutines reach the clients
+	// (cluster.go); unused on a lone server.
+	clusterSide clusterSide
 }
 
 // Start validates cfg, starts the server and returns once it is accepting
@@ -139,6 +142,7 @@ func newServer(cfg Config, hooks testHooks) *Server {
 		loops:     make(map[gnet.EventLoop]*loopState),
 	}
 	s.admin.drained = make(chan struct{})
+	s.clusterSide.ls = &loopState{srv: s, enc: make([]byte, maxServerHeader, 4096)}
 	s.resumeKey = newResumeKey()
 	s.base = time.Now()
 	s.started = s.base.UnixNano()

@@ -105,7 +105,7 @@ func (c *conn) outlives(dropped bool) bool {
 	case sessionTakenOver:
 		return true
 	case sessionAttached:
-		if (dropped || s.dropping) && c.inRoom {
+		if (dropped || s.dropping) && c.inRoom() {
 			s.phase = sessionDetached
 			s.expires = ls.srv.now() + int64(ls.srv.cfg.ResumeGrace)
 			ls.detached = append(ls.detached, c)

@@ -43,6 +43,19 @@ func (id ClientID) String() string {
 	return string(id.AppendText(buf[:0]))
 }
 
+// MarshalText is AppendText for encoding/json and its kin.
+func (id ClientID) MarshalText() ([]byte, error) { return id.AppendText(nil), nil }
+
+// UnmarshalText parses the UUID form, as ParseClientID does.
+func (id *ClientID) UnmarshalText(b []byte) error {
+	parsed, ok := ParseClientID(b)
+	if !ok {
+		return fmt.Errorf("client id %q is not a UUID", b)
+	}
+	*id = parsed
+	return nil
+}
+
 // ParseClientID parses the UUID form written by AppendText; upper-case hex
 // digits are accepted too.
 func ParseClientID(s []byte) (ClientID, bool) {

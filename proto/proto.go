@@ -106,6 +106,10 @@ const (
 	// CodeResumeFailed answers a resume that cannot take its session over;
 	// the connection carries on as the fresh client it was.
 	CodeResumeFailed Code = "resume-failed"
+	// CodeClusterUnavailable answers a join, or a relay to a member on
+	// another node, that needs the cluster while this node cannot reach it
+	// (docs/cluster.md); the connection stays open.
+	CodeClusterUnavailable Code = "cluster-unavailable"
 )
 
 // Limits the protocol itself sets on fields.

@@ -17,3 +17,13 @@ type Client struct {
 
 // Room returns the room the client is in, or nil.
 func (c *Client) Room() *Room { return c.room.Load() }
+
+// remote is implemented by the Sender of a Client that stands for a member
+// on another node of a cluster (package cluster).
+type remote interface{ Remote() }
+
+// IsRemote reports whether c stands for a member on another node.
+func (c *Client) IsRemote() bool {
+	_, ok := c.Sender.(remote)
+	return ok
+}

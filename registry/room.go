@@ -23,6 +23,8 @@ type Room struct {
 	relayed uint64
 	// created is when the room entered the table, in Unix nanoseconds.
 	created int64
+	// rev is the revision of the last list a cluster applied (apply.go).
+	rev uint64
 }
 
 // Members returns the members in join order. Call it only from inside an
@@ -41,6 +43,35 @@ func (r *Room) Len() int {
 type Announcer interface {
 	Joined(r *Room, joiner *Client, created bool)
 	Left(r *Room, leaver *Client)
+}
+
+// NodeAnnouncer is what a node of a cluster tells its members with: the
+// lists the cluster applies, and members of other nodes leaving.
+type NodeAnnouncer interface {
+	Announcer
+	ApplyAnnouncer
+}
+
+// hasLocal reports whether any member's socket is on this node; call with
+// the room's lock held.
+func (r *Room) hasLocal() bool {
+	for _, c := range r.members[:r.n] {
+		if !c.IsRemote() {
+			return true
+		}
+	}
+	return false
+}
+
+// die empties a room that has no member on this node left: the members of
+// other nodes it held are in no room here. Call with the room's lock held.
+func (r *Room) die() {
+	for _, c := range r.members[:r.n] {
+		c.room.CompareAndSwap(r, nil)
+	}
+	r.members = [RoomCapacity]*Client{}
+	r.n = 0
+	r.dead = true
 }
 
 func (r *Room) add(c *Client) bool {

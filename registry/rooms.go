@@ -195,11 +195,11 @@ func (r *Room) leave(c *Client, a Announcer) (emptied bool) {
 	defer r.mu.Unlock()
 	r.remove(c)
 	c.room.Store(nil)
-	if r.n > 0 {
+	if r.hasLocal() {
 		a.Left(r, c)
 		return false
 	}
-	r.dead = true
+	r.die()
 	return true
 }
 

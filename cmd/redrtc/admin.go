@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/redrtc/redrtc/admin"
+	"github.com/redrtc/redrtc/cluster"
 	"github.com/redrtc/redrtc/loop"
 	"github.com/redrtc/redrtc/registry"
 )
@@ -44,9 +45,9 @@ func startAdmin(f adminFlags, log zerolog.Logger) (*adminListener, error) {
 }
 
 // serving tells the listener the server accepts clients.
-func (a *adminListener) serving(srv *loop.Server) {
+func (a *adminListener) serving(srv *loop.Server, node *cluster.Node) {
 	if a != nil {
-		a.l.Serving(control{srv})
+		a.l.Serving(control{srv, node})
 	}
 }
 
@@ -68,7 +69,10 @@ func (a *adminListener) close(log zerolog.Logger) {
 
 // control adapts the event loops' server to admin.Control; the admin
 // package does not import loop (cmd → (admin, loop)).
-type control struct{ srv *loop.Server }
+type control struct {
+	srv  *loop.Server
+	node *cluster.Node // nil on a lone server
+}
 
 func (c control) Counts() admin.Counts {
 	m := c.srv.Metrics()
@@ -84,6 +88,7 @@ func (c control) Counts() admin.Counts {
 		JoinTimeouts: m.JoinTimeouts, IdleTimeouts: m.IdleTimeouts,
 		Resumes: m.Resumes, Replayed: m.Replayed, RetainDropped: m.RetainDropped, ResumeFailures: m.ResumeFailures,
 		RoomSize: hist(m.RoomSize), RelayTime: hist(m.RelayTime), OfferAnswer: hist(m.OfferAnswer),
+		Cluster: clusterCounts(c.node),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/redrtc/redrtc/cluster"
 	"github.com/redrtc/redrtc/internal/debugserve"
 	"github.com/redrtc/redrtc/loop"
 )
@@ -27,6 +28,9 @@ type options struct {
 	debugAddr string
 	// admin is the admin listener's flags (admin.go).
 	admin adminFlags
+	// cluster is the node's cluster configuration, nil without --nats-url
+	// (cluster.go).
+	cluster *cluster.Config
 	// logFile and pidFile are absolute paths, or "" (files.go).
 	logFile, pidFile string
 	// flags is the flag set read, for --help's list of variables; env says
@@ -96,6 +100,8 @@ func parseFlags(args []string, stderr io.Writer) (o options, err error) {
 	boolVar(&o.demo, "demo", "")
 	var af authFlags // access tokens and TURN (token_flags.go)
 	af.register(fs, true)
+	var cf clusterFlags // cluster.go
+	cf.define(fs)
 	o.flags = fs
 	if err := fs.Parse(getoptForms(fs, args)); err != nil {
 		switch {
@@ -143,6 +149,9 @@ func parseFlags(args []string, stderr io.Writer) (o options, err error) {
 		return o, err
 	}
 	if err := af.apply(&o.cfg, os.Getenv); err != nil {
+		return o, err
+	}
+	if o.cluster, err = cf.config(o.cfg.Rooms, os.Getenv); err != nil {
 		return o, err
 	}
 	return o, nil

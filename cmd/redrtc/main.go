@@ -97,9 +97,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer adm.close(log)
+	node, err := joinCluster(&opts, &log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		notifyParent(err)
+		return 1
+	}
+	defer leaveCluster(node, &log)
 	srv, err := loop.Start(opts.cfg)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start")
+		notifyParent(err)
+		return 1
+	}
+	if err := attachCluster(node, srv); err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		_ = srv.Stop(context.Background())
 		notifyParent(err)
 		return 1
 	}
@@ -109,7 +122,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		notifyParent(err)
 		return 1
 	}
-	adm.serving(srv)
+	adm.serving(srv, node)
 	// Signals are caught before a --daemon parent is told the server is
 	// ready: its caller may send SIGTERM the moment the parent returns,
 	// and that must be a graceful stop, not the default's sudden death.

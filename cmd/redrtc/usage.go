@@ -69,6 +69,7 @@ func printUsage(w io.Writer) {
 		}
 	}
 	b.WriteString(authUsage)
+	b.WriteString(clusterUsage)
 	b.WriteString(usageTail)
 	_, _ = io.WriteString(w, b.String())
 }

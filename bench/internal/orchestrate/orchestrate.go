@@ -283,6 +283,10 @@ func reprint(path string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: %s: %v\n", path, err)
 		return 1
 	}
+	if len(res.Idle)+len(res.Relay) == 0 { // a cluster run's, or one with nothing to plot
+		results.WriteMarkdown(stdout, &res)
+		return 0
+	}
 	png := strings.TrimSuffix(path, ".json") + ".png"
 	if err := results.WriteChart(&res, png); err != nil {
 		fmt.Fprintf(stderr, "bench: chart: %v\n", err)

@@ -37,9 +37,12 @@ func TestClusterScenarios(t *testing.T) {
 		t.Fatalf("idle: %+v", ir)
 	}
 	for _, n := range ir.Nodes {
-		if n.Clients != 20 || n.RSSJoinedKB == 0 {
-			t.Errorf("idle: %s holds %d clients (want 20), RSS %d KiB", n.Name, n.Clients, n.RSSJoinedKB)
+		if n.Clients != 20 || n.RSSJoinedKB == 0 || n.OpenFiles < 20 {
+			t.Errorf("idle: %s holds %d clients (want 20), RSS %d KiB, %d open files", n.Name, n.Clients, n.RSSJoinedKB, n.OpenFiles)
 		}
+	}
+	if ir.WorkerOpenFiles < 30 {
+		t.Errorf("idle: the largest worker held %d open files, want 30 clients' at least", ir.WorkerOpenFiles)
 	}
 	if ir.NATS.RSSJoinedKB == 0 {
 		t.Error("idle: no nats-server RSS")

@@ -13,6 +13,7 @@ import (
 	"github.com/redrtc/redrtc/bench/internal/ipc"
 	"github.com/redrtc/redrtc/bench/internal/layout"
 	"github.com/redrtc/redrtc/bench/internal/limits"
+	"github.com/redrtc/redrtc/bench/internal/procfs"
 	"github.com/redrtc/redrtc/bench/internal/results"
 	"github.com/redrtc/redrtc/bench/internal/target"
 )
@@ -96,6 +97,13 @@ func (c clusterRun) idle(ctx context.Context, n int) (res results.ClusterIdle) {
 		if h, err := p.Health(); err == nil {
 			mem[i].Clients, mem[i].Rooms = h.Clients, h.Rooms
 		}
+	}
+	for i, p := range procs {
+		mem[i].OpenFiles, _ = procfs.OpenFiles(p.PID)
+	}
+	for _, w := range pl.workers {
+		n, _ := procfs.OpenFiles(w.cmd.Process.Pid)
+		res.WorkerOpenFiles = max(res.WorkerOpenFiles, n)
 	}
 
 	timeout := c.stepTimeout(n)

@@ -23,6 +23,9 @@ type ProcMemory struct {
 	RSSJoinedKB int64  `json:"rssJoinedKB"`
 	RSSLeftKB   int64  `json:"rssLeftKB"`
 	RSSClosedKB int64  `json:"rssClosedKB"`
+	// OpenFiles is its open descriptors once joined, under the
+	// per-process limit.
+	OpenFiles int `json:"openFiles"`
 	// PerClientJoinedKB is (joined − empty) / its clients; for NATS, over
 	// every client of the cluster.
 	PerClientJoinedKB float64 `json:"perClientJoinedKB"`
@@ -38,6 +41,9 @@ type ClusterIdle struct {
 	JoinSeconds    float64      `json:"joinSeconds"`
 	Nodes          []ProcMemory `json:"nodes"`
 	NATS           ProcMemory   `json:"nats"`
+	// WorkerOpenFiles is the most descriptors one load-generator process
+	// held once joined.
+	WorkerOpenFiles int `json:"workerOpenFiles"`
 	// PerClientJoinedKB is every node's growth over every client, and
 	// WithNATSKB the same with NATS's growth added.
 	PerClientJoinedKB float64        `json:"perClientJoinedKB"`

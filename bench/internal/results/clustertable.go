@@ -87,6 +87,8 @@ func writeClusterIdle(w io.Writer, x ClusterIdle) {
 	}
 	line("clients (its /healthz)", func(p ProcMemory) string { return numfmt.Commas(p.Clients) }, numfmt.Commas(sum.Clients), "—")
 	line("rooms with a member on it (its /healthz)", func(p ProcMemory) string { return numfmt.Commas(p.Rooms) }, "—", "—")
+	line("open files, joined", func(p ProcMemory) string { return numfmt.Commas(p.OpenFiles) },
+		"load generator: "+numfmt.Commas(x.WorkerOpenFiles)+" in its largest process", numfmt.Commas(x.NATS.OpenFiles))
 	line("RSS empty (MiB)", func(p ProcMemory) string { return mib(p.RSSEmptyKB) }, mib(sum.RSSEmptyKB), mib(x.NATS.RSSEmptyKB))
 	line("RSS joined (MiB)", func(p ProcMemory) string { return mib(p.RSSJoinedKB) }, mib(sum.RSSJoinedKB), mib(x.NATS.RSSJoinedKB))
 	line("RSS per client joined (KiB)", func(p ProcMemory) string { return fmtNum(p.PerClientJoinedKB, 2) },

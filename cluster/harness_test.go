@@ -112,3 +112,16 @@ func startCluster(t testing.TB, nats *embeddedNATS, n int, o nodeOptions) []*nod
 	}
 	return nodes
 }
+
+// kill ends the node as SIGKILL would, as far as the others can tell: its
+// NATS connection drops with nothing written to the bucket, its heartbeats
+// stop, and its clients' sockets close.
+func (nd *node) kill() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = nd.node.Close(ctx) // nothing is left to write: its clients are all still here
+	stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	_ = nd.srv.Stop(stopCtx)
+	nd.srv = nil
+}

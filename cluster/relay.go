@@ -41,6 +41,9 @@ func (*remoteSender) Remote() {}
 
 func (s *remoteSender) moveTo(o *outbox) { s.out.Store(o) }
 
+// node is the node of the member.
+func (s *remoteSender) node() string { return s.out.Load().node }
+
 // Send queues msg for the member's node; it is called with the room's lock
 // held, so the member's room is the one msg is for.
 func (s *remoteSender) Send(msg []byte) {
@@ -52,6 +55,7 @@ func (s *remoteSender) Send(msg []byte) {
 // outbox holds the records for one node until the publisher sends them.
 type outbox struct {
 	owner   *outboxes
+	node    string
 	subject string
 	mu      sync.Mutex
 	buf     []byte
@@ -101,7 +105,7 @@ func (os *outboxes) of(node string) *outbox {
 	defer os.mu.Unlock()
 	o := os.byNode[node]
 	if o == nil {
-		o = &outbox{owner: os, subject: os.n.nodeSubject(node)}
+		o = &outbox{owner: os, node: node, subject: os.n.nodeSubject(node)}
 		os.byNode[node] = o
 	}
 	return o

@@ -240,32 +240,48 @@ func (n *Node) unseat(room string, drop func(member) bool) error {
 // member here that the list lacks is put back, while seats are free, and a
 // member of this node's in the list that is not here is taken out. The
 // members that no longer fit lose their seat and are told so.
+//
+// A room missing from the bucket, while members here are in it, is put
+// back as this node knew it, members of other nodes included: NATS lost
+// the bucket (a restart), and the room's members on other nodes must not
+// see each other leave and come back while their nodes re-assert them. A
+// member put back that has gone meanwhile is taken out by its own node,
+// or with its node when that node is lost.
 func (n *Node) reconcile(room string) error {
-	var here []*registry.Client
+	var here, known []member
 	if r := n.rooms.Get(room); r != nil {
 		for _, c := range r.Info().Members {
-			if !c.IsRemote() && c.Room() == r {
-				here = append(here, c)
+			switch {
+			case c.Room() != r:
+			case c.IsRemote():
+				known = append(known, member{ID: c.ID, Node: c.Sender.(*remoteSender).node()})
+			default:
+				here = append(here, member{ID: c.ID, Node: n.cfg.NodeID})
+				known = append(known, here[len(here)-1])
 			}
 		}
 	}
 	key := roomKey(room)
 	for range maxCAS {
-		var evicted []*registry.Client
+		var evicted []proto.ClientID
 		v, rev, err := n.change(key, func(v roomValue) (roomValue, bool) {
 			evicted = evicted[:0]
+			if len(v.Members) == 0 && len(here) > 0 {
+				v.Members = known
+				return v, true
+			}
 			out, gone := v.without(func(m member) bool {
 				return m.Node == n.cfg.NodeID && !hasID(here, m.ID)
 			})
 			added := 0
-			for _, c := range here {
+			for _, m := range here {
 				switch {
-				case out.has(c.ID):
+				case out.has(m.ID):
 				case len(out.Members) < registry.RoomCapacity:
-					out.Members = append(out.Members, member{ID: c.ID, Node: n.cfg.NodeID})
+					out.Members = append(out.Members, m)
 					added++
 				default:
-					evicted = append(evicted, c)
+					evicted = append(evicted, m.ID)
 				}
 			}
 			return out, gone+added > 0
@@ -276,8 +292,8 @@ func (n *Node) reconcile(room string) error {
 		if err != nil {
 			return err
 		}
-		for _, c := range evicted {
-			if r := n.rooms.Leave(c, n.ann); r != nil {
+		for _, id := range evicted {
+			if c := n.clients.Get(id); c != nil && n.rooms.Leave(c, n.ann) != nil {
 				n.local.Refuse(c, evictedProblem)
 			}
 		}
@@ -289,9 +305,9 @@ func (n *Node) reconcile(room string) error {
 	return errors.New("reconcile: too many conflicting writes")
 }
 
-func hasID(cs []*registry.Client, id proto.ClientID) bool {
-	for _, c := range cs {
-		if c.ID == id {
+func hasID(ms []member, id proto.ClientID) bool {
+	for _, m := range ms {
+		if m.ID == id {
 			return true
 		}
 	}

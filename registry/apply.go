@@ -140,6 +140,7 @@ func (r *Room) apply(name string, rev uint64, list []Listed, claim func(*Client)
 	if name != "" {
 		r.Name = name
 	}
+	same := n == r.n && next == r.members
 	for _, c := range r.members[:r.n] {
 		if !contains(next[:n], c) {
 			c.room.CompareAndSwap(r, nil)
@@ -162,6 +163,9 @@ func (r *Room) apply(name string, rev uint64, list []Listed, claim func(*Client)
 		r.die()
 		res.emptied = true
 		return res, false
+	}
+	if same && len(joiners) == 0 {
+		return res, false // nothing for the members to hear
 	}
 	// A joiner first in the list found the room empty: it created it.
 	a.Applied(r, joiners, len(joiners) > 0 && r.members[0] == joiners[0])

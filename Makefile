@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git describe --always --dirty --abbrev=7 --match=no-tag 2>/d
 LDFLAGS  := -s -w -X main.commit=$(COMMIT)
 RUNFLAGS ?= --admin-addr 127.0.0.1:9090
 
-.PHONY: release debug run test fuzz bench bench-full bench-bin nats-server lint install clean
+.PHONY: release debug run test fuzz bench bench-full bench-cluster bench-bin nats-server lint install clean
 
 release:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/redrtc
@@ -84,6 +84,13 @@ nats-server:
 	else \
 		set -x; GOBIN=$(CURDIR)/build/bin CGO_ENABLED=0 $(GO) install -trimpath github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION); \
 	fi
+
+# RedRTC as a cluster on this machine: 4 nodes (-cluster N in BENCHFLAGS
+# for another count) sharing one nats-server (build/bin/nats-server, from
+# make nats-server), 65,536 clients spread over them round-robin, each node
+# under the per-process open-files limit. See bench/README.md.
+bench-cluster: bench-bin nats-server
+	./$(BENCHBIN) -cluster 4 $(BENCHFLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

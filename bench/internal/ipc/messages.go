@@ -15,7 +15,10 @@ type Command struct {
 	Op string `json:"op"` // setup, connect, join, relay, leave, close, churn, exit
 
 	// setup
-	Host           string   `json:"host,omitempty"` // host:port, IPv4
+	Host string `json:"host,omitempty"` // host:port, IPv4
+	// Hosts, when set, are the nodes of a cluster, in place of Host: the
+	// client with global index g connects to Hosts[layout.NodeOf(g, len)].
+	Hosts          []string `json:"hosts,omitempty"`
 	Path           string   `json:"path,omitempty"`
 	First          int      `json:"first,omitempty"`   // global index of the worker's first client
 	Clients        int      `json:"clients,omitempty"` // long-lived clients of this worker
@@ -33,12 +36,15 @@ type Command struct {
 	TimeoutNs int64 `json:"timeoutNs,omitempty"`
 
 	// relay and churn
-	Rate         float64 `json:"rate,omitempty"`   // relay: msgs/s for this worker, 0 = as fast as possible
-	Window       int     `json:"window,omitempty"` // relay: messages in flight at most
-	MeasureStart int64   `json:"measureStart,omitempty"`
-	MeasureEnd   int64   `json:"measureEnd,omitempty"`
-	DrainNs      int64   `json:"drainNs,omitempty"`
-	Pairs        int     `json:"pairs,omitempty"` // churn: concurrent pairs for this worker
+	Rate   float64 `json:"rate,omitempty"`   // relay: msgs/s for this worker, 0 = as fast as possible
+	Window int     `json:"window,omitempty"` // relay: messages in flight at most
+	// relay: which room-mates each client sends to (layout.ParsePairSet):
+	// "" every one, "same-node" or "cross-node" those of a cluster's nodes
+	PairSet      string `json:"pairSet,omitempty"`
+	MeasureStart int64  `json:"measureStart,omitempty"`
+	MeasureEnd   int64  `json:"measureEnd,omitempty"`
+	DrainNs      int64  `json:"drainNs,omitempty"`
+	Pairs        int    `json:"pairs,omitempty"` // churn: concurrent pairs for this worker
 	// relay, resume mode: the share of clients that drop and resume in
 	// each round, and the time between rounds
 	ResumeFraction float64 `json:"resumeFraction,omitempty"`

@@ -53,7 +53,13 @@ type Limits struct {
 
 // Read reads the limits; external means the server is not ours to
 // start, so its descriptor limit is not ours to know.
-func Read(wantSrc int, external bool) (Limits, error) {
+func Read(wantSrc int, external bool) (Limits, error) { return read(wantSrc, external, 1) }
+
+// ReadCluster reads the limits for a cluster of nodes server processes,
+// each holding its share of the clients.
+func ReadCluster(wantSrc, nodes int) (Limits, error) { return read(wantSrc, false, max(1, nodes)) }
+
+func read(wantSrc int, external bool, nodes int) (Limits, error) {
 	var l Limits
 	var rl unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
@@ -95,7 +101,10 @@ func Read(wantSrc int, external bool) (Limits, error) {
 			l.Ceiling, l.CeilingBy = max(0, n), why
 		}
 	}
-	if !external {
+	if !external && nodes > 1 {
+		lower(l.ServerMax*nodes, fmt.Sprintf("the open-files hard limit (RLIMIT_NOFILE, ulimit -Hn) is %d per process, "+
+			"and each of the %d nodes needs one descriptor per client plus %d spare: more nodes (-cluster) hold more", rl.Max, nodes, serverReserve))
+	} else if !external {
 		lower(l.ServerMax, fmt.Sprintf("the open-files hard limit (RLIMIT_NOFILE, ulimit -Hn) is %d per process, "+
 			"and the server under test needs one descriptor per client plus %d spare "+
 			"(the load generator splits itself over several processes, so its side is not the limit)", rl.Max, serverReserve))

@@ -29,3 +29,22 @@ func TestAnExternalServerIsNotCappedAt65536(t *testing.T) {
 		t.Fatalf("an external server's ceiling is set by %q", l.CeilingBy)
 	}
 }
+
+// TestAClusterHoldsEachNodesShare: N nodes hold N times one process's
+// clients, up to the other limits and the 65,536 of --clients.
+func TestAClusterHoldsEachNodesShare(t *testing.T) {
+	one, err := Read(4, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	four, err := ReadCluster(4, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if four.Ceiling < one.Ceiling || four.Ceiling > ProtocolMaxClients || four.Ceiling > 4*four.ServerMax {
+		t.Fatalf("one process: ceiling %d; four nodes: %d (each holds %d)", one.Ceiling, four.Ceiling, four.ServerMax)
+	}
+	if four.ServerMax != one.ServerMax {
+		t.Fatalf("a node holds %d, a lone server %d", four.ServerMax, one.ServerMax)
+	}
+}

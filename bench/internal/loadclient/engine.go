@@ -54,8 +54,9 @@ type client struct {
 	failed   bool // counted as failed in the current step
 	stepDone bool // counted as done in the current step
 
-	idx  int // index in poller.clients (or in the pair)
-	src  int // source address index
+	idx  int   // index in poller.clients (or in the pair)
+	src  int   // source address index
+	node uint8 // the cluster node it connects to (0 for one server)
 	key  [24]byte
 	id   []byte // client id, 36 bytes
 	in   []byte // unconsumed input
@@ -68,6 +69,7 @@ type client struct {
 
 	// relay bookkeeping
 	k       uint32
+	targets []uint8 // positions of the room-mates it sends to (layout.Targets)
 	sendSeq [roomCap]uint32
 	seen    [roomCap][]uint64
 
@@ -122,11 +124,11 @@ type poller struct {
 	first      int       // index of clients[0] among the worker's clients
 	rooms      []*room
 	byID       map[string]*client
-	// src and dst are this poller's own copies of the worker's addresses:
+	// src and dsts are this poller's own copies of the worker's addresses:
 	// Bind and Connect write into the Sockaddr they are given, so pollers
 	// must not share them.
-	src []unix.SockaddrInet4
-	dst unix.SockaddrInet4
+	src  []unix.SockaddrInet4
+	dsts []unix.SockaddrInet4
 
 	st  stepState
 	rs  relayState
@@ -184,7 +186,7 @@ func newLoop(w *worker, id int) (*poller, error) {
 		rng:  uint64(time.Now().UnixNano()) | 1,
 		byID: make(map[string]*client),
 		src:  slices.Clone(w.src),
-		dst:  w.dst,
+		dsts: slices.Clone(w.dsts),
 	}
 	l.rng ^= uint64(id+1) * 0x9E3779B97F4A7C15
 	return l, nil
@@ -295,7 +297,7 @@ func (l *poller) dial(c *client) error {
 		}
 	}
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	if err := unix.Connect(fd, &l.dst); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+	if err := unix.Connect(fd, &l.dsts[c.node]); err != nil && !errors.Is(err, unix.EINPROGRESS) {
 		unix.Close(fd)
 		return fmt.Errorf("connect: %w", err)
 	}
@@ -512,7 +514,7 @@ func (l *poller) sendUpgrade(c *client) {
 	b = append(b, "GET "...)
 	b = append(b, l.w.path...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, l.w.host...)
+	b = append(b, l.w.hosts[c.node]...)
 	b = append(b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "...)
 	b = append(b, c.key[:]...)
 	b = append(b, "\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: webrtc-signaling\r\n\r\n"...)

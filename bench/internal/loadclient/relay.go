@@ -14,6 +14,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/gobwas/ws"
 	"github.com/redrtc/redrtc/bench/internal/ipc"
+	"github.com/redrtc/redrtc/bench/internal/layout"
 )
 
 // relayBurst bounds the messages sent per poller round, so that reading keeps up.
@@ -81,14 +82,26 @@ func (l *poller) startRelay(cmd ipc.Command) {
 		rs.resumeHist = ipc.NewHist()
 	}
 	l.startResume(cmd)
+	set, err := layout.ParsePairSet(cmd.PairSet)
+	if err != nil {
+		l.count("relay: " + err.Error())
+	}
+	var nodes []int
 	for _, c := range l.clients {
 		c.k = 0
 		c.sendSeq = [roomCap]uint32{}
 		for i := range c.seen {
 			c.seen[i] = c.seen[i][:0]
 		}
+		c.targets = c.targets[:0]
 		if c.state == stOpen && c.complete && c.room != nil && len(c.room.members) >= 2 {
-			rs.senders = append(rs.senders, c)
+			nodes = nodes[:0]
+			for _, m := range c.room.members {
+				nodes = append(nodes, int(m.node))
+			}
+			if c.targets = layout.Targets(c.targets, nodes, c.pos, set); len(c.targets) > 0 {
+				rs.senders = append(rs.senders, c)
+			}
 		}
 	}
 	rs.stats.Senders = len(rs.senders)
@@ -134,18 +147,14 @@ func (l *poller) relayProgress() {
 }
 
 // The message mix: per sender, offer, answer, then four candidates, round
-// robin over its room-mates.
+// robin over its room-mates (those of the step's pair set: layout.Targets).
 var relayCycle = [...]int{kindOffer, kindAnswer, kindCandidate, kindCandidate, kindCandidate, kindCandidate}
 
 // sendRelay sends c's next message.
 func (l *poller) sendRelay(c *client) {
 	rs := &l.rs
 	r := c.room
-	n := uint32(len(r.members))
-	t := int(c.k % (n - 1))
-	if t >= c.pos {
-		t++
-	}
+	t := int(c.targets[c.k%uint32(len(c.targets))])
 	target := r.members[t]
 	kind := relayCycle[c.k%uint32(len(relayCycle))]
 	c.k++

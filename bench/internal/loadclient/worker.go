@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redrtc/redrtc/bench/internal/ipc"
+	"github.com/redrtc/redrtc/bench/internal/layout"
 	"github.com/redrtc/redrtc/bench/internal/limits"
 	"golang.org/x/sys/unix"
 )
@@ -23,9 +24,11 @@ import (
 type worker struct {
 	cfg   ipc.Command
 	loops []*poller
-	dst   unix.SockaddrInet4
+	// dsts and hosts are the server's address, or each node's in a
+	// cluster (layout.NodeOf says whose)
+	dsts  []unix.SockaddrInet4
 	src   []unix.SockaddrInet4
-	host  string
+	hosts []string
 	path  string
 	tmpl  templates
 }
@@ -91,19 +94,29 @@ func WorkerMain(stdin io.Reader, stdout io.Writer) int {
 }
 
 func newWorker(cfg ipc.Command) (*worker, error) {
-	w := &worker{cfg: cfg, host: cfg.Host, path: cfg.Path}
+	w := &worker{cfg: cfg, hosts: cfg.Hosts, path: cfg.Path}
+	if len(w.hosts) == 0 {
+		w.hosts = []string{cfg.Host}
+	}
 	if w.path == "" {
 		w.path = "/"
 	}
 	if cfg.RoomSize < 1 {
 		return nil, fmt.Errorf("room size must be at least 1")
 	}
-	addr, err := net.ResolveTCPAddr("tcp4", cfg.Host)
-	if err != nil {
-		return nil, err
+	if len(w.hosts) > 255 {
+		return nil, fmt.Errorf("%d nodes: at most 255", len(w.hosts))
 	}
-	w.dst.Port = addr.Port
-	copy(w.dst.Addr[:], addr.IP.To4())
+	for _, h := range w.hosts {
+		addr, err := net.ResolveTCPAddr("tcp4", h)
+		if err != nil {
+			return nil, err
+		}
+		var dst unix.SockaddrInet4
+		dst.Port = addr.Port
+		copy(dst.Addr[:], addr.IP.To4())
+		w.dsts = append(w.dsts, dst)
+	}
 	for _, s := range cfg.SrcIPs {
 		ip := net.ParseIP(s).To4()
 		if ip == nil {
@@ -129,7 +142,8 @@ func newWorker(cfg ipc.Command) (*worker, error) {
 		c0, c1 := r0*cfg.RoomSize, min(cfg.Clients, r1*cfg.RoomSize)
 		l.first = c0
 		for j := 0; j < c1-c0; j++ {
-			l.clients = append(l.clients, &client{fd: -1, idx: j, src: cfg.First + c0 + j})
+			g := cfg.First + c0 + j
+			l.clients = append(l.clients, &client{fd: -1, idx: j, src: g, node: uint8(layout.NodeOf(g, len(w.dsts)))})
 		}
 		w.loops = append(w.loops, l)
 	}

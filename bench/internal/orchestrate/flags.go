@@ -38,6 +38,8 @@ type flags struct {
 	quiet        bool
 	report       string
 	profile      bool
+	cluster      int    // nodes of a cluster run (0: none)
+	natsBin      string // nats-server for it
 	explicitSets map[string]bool
 }
 
@@ -78,6 +80,8 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.noSmoke, "no-smoke", false, "skip the protocol smoke test")
 	fs.BoolVar(&f.quiet, "q", false, "no progress on stderr")
 	fs.BoolVar(&f.profile, "profile", false, "take Go profiles of the servers during the run (heap once the idle clients joined, CPU over each relay and churn measurement) into <results>/<timestamp>-profiles/")
+	fs.IntVar(&f.cluster, "cluster", 0, "make bench-cluster: measure a cluster of this many RedRTC nodes sharing a nats-server, clients spread over them round-robin (idle and relay at -n, default 65,536; relay by same-node and by cross-node pairs)")
+	fs.StringVar(&f.natsBin, "nats-server", "", "with -cluster: the nats-server binary (default build/bin/nats-server from make nats-server, then nats-server on the PATH)")
 	fs.StringVar(&f.report, "report", "", "measure nothing: print the table of a saved results JSON and redraw its chart")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -99,6 +103,11 @@ func parseArgs(args []string, stderr io.Writer) (*flags, error) {
 		}
 		if !f.explicitSets["deadline"] {
 			f.deadline = 30 * time.Minute
+		}
+	}
+	if f.cluster != 0 {
+		if err := clusterDefaults(f); err != nil {
+			return nil, err
 		}
 	}
 	if f.cfg.Repeat > 1 && !f.explicitSets["deadline"] {

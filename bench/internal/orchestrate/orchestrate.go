@@ -41,6 +41,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	if f.report != "" {
 		return reprint(f.report, stdout, stderr)
 	}
+	if f.cluster > 0 {
+		return runCluster(f, args, stdout, stderr)
+	}
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), f.deadline)
 	defer cancel()
@@ -279,6 +282,10 @@ func reprint(path string, stdout, stderr io.Writer) int {
 	if err := json.Unmarshal(b, &res); err != nil {
 		fmt.Fprintf(stderr, "bench: %s: %v\n", path, err)
 		return 1
+	}
+	if len(res.Idle)+len(res.Relay) == 0 { // a cluster run's, or one with nothing to plot
+		results.WriteMarkdown(stdout, &res)
+		return 0
 	}
 	png := strings.TrimSuffix(path, ".json") + ".png"
 	if err := results.WriteChart(&res, png); err != nil {

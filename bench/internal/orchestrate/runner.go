@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -76,9 +77,14 @@ func (r *runner) stepTimeout(n int) time.Duration {
 
 // connectAndJoin starts the workers and brings n clients into their rooms.
 func (r *runner) connectAndJoin(ctx context.Context, p *target.Process, n int) (*pool, ipc.Report, ipc.Report, error) {
+	return r.connectAndJoinWith(ctx, r.workerBase(p, r.joinersFor(n)), n)
+}
+
+// connectAndJoinWith is connectAndJoin for the workers' setup base (a
+// cluster's sets its nodes' Hosts).
+func (r *runner) connectAndJoinWith(ctx context.Context, base ipc.Command, n int) (*pool, ipc.Report, ipc.Report, error) {
 	var conn, join ipc.Report
 	shares := planWorkers(n, r.cfg.RoomSize, r.limits.WorkerMax, r.cfg.MinWorkers)
-	base := r.workerBase(p, r.joinersFor(n))
 	// Keep the machine's cores for the loops, across all workers.
 	if r.cfg.Loops <= 0 {
 		base.Loops = max(1, procfs.CPUs()/len(shares))
@@ -113,26 +119,34 @@ func settle(ctx context.Context, d time.Duration) {
 	}
 }
 
-// settleMemory waits d, then for as long as the server's RSS is still
-// falling (read every d/4; at most 5 s more), so that memory handed back a
-// little late — a collection the server starts once a burst of departures
-// is over — is counted as handed back. A server whose RSS stays flat waits
-// d, as before.
-func settleMemory(ctx context.Context, p *target.Process, d time.Duration) {
+// settleMemory waits d, then for as long as the servers' RSS (summed) is
+// still falling (read every d/4; at most 5 s more), so that memory handed
+// back a little late — a collection the server starts once a burst of
+// departures is over — is counted as handed back. A server whose RSS stays
+// flat waits d, as before.
+func settleMemory(ctx context.Context, d time.Duration, ps ...*target.Process) {
 	settle(ctx, d)
-	if p.PID == 0 || d <= 0 {
+	if !slices.ContainsFunc(ps, func(p *target.Process) bool { return p.PID != 0 }) || d <= 0 {
 		return
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	last := rssOf(p)
+	last := rssSum(ps)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		settle(ctx, d/4)
-		now := rssOf(p)
+		now := rssSum(ps)
 		if now >= last-last/100 { // not falling by 1 % or more
 			return
 		}
 		last = now
 	}
+}
+
+func rssSum(ps []*target.Process) int64 {
+	var sum int64
+	for _, p := range ps {
+		sum += rssOf(p)
+	}
+	return sum
 }
 
 func rssOf(p *target.Process) int64 {
@@ -199,7 +213,7 @@ func (r *runner) idle(ctx context.Context, k *target.Server, n int) results.Idle
 	if err != nil && res.Err == "" {
 		res.Err = err.Error()
 	}
-	settleMemory(ctx, p, r.cfg.Settle)
+	settleMemory(ctx, r.cfg.Settle, p)
 	res.RSSLeftKB, res.HeapLeftKB = rssOf(p), heapOf(p)
 
 	closed, err := pl.all(ctx, ipc.Command{Op: "close", TimeoutNs: int64(timeout)}, timeout+30*time.Second)
@@ -207,7 +221,7 @@ func (r *runner) idle(ctx context.Context, k *target.Server, n int) results.Idle
 	if err != nil && res.Err == "" {
 		res.Err = err.Error()
 	}
-	settleMemory(ctx, p, r.cfg.Settle)
+	settleMemory(ctx, r.cfg.Settle, p)
 	res.RSSClosedKB, res.HeapClosedKB = rssOf(p), heapOf(p)
 	res.Failures, res.ServerErrors = fails.Reasons, fails.Errors
 
@@ -223,9 +237,10 @@ func (r *runner) idle(ctx context.Context, k *target.Server, n int) results.Idle
 
 // cpuWindow is what cpuSampler measured.
 type cpuWindow struct {
-	server  float64 // server CPU seconds
-	wall    float64 // seconds between the two readings
-	machine float64 // CPU seconds of all CPUs busy, everything included
+	server  float64   // server CPU seconds (all of procs)
+	procs   []float64 // CPU seconds of each pid sampled
+	wall    float64   // seconds between the two readings
+	machine float64   // CPU seconds of all CPUs busy, everything included
 }
 
 // otherPct is the CPU, in % of one core, that neither the server nor the
@@ -237,24 +252,47 @@ func (c cpuWindow) otherPct(loadgenNs int64) float64 {
 	return max(0, 100*(c.machine-c.server-float64(loadgenNs)/1e9)/c.wall)
 }
 
-// cpuSampler reads a process's CPU time, and the machine's, at two instants.
-func cpuSampler(pid int, start, end time.Time) <-chan cpuWindow {
+// cpuSampler reads the CPU time of the server's processes (a cluster's
+// nodes and nats-server, or one server; none when pid 0), and the
+// machine's, at two instants.
+func cpuSampler(pids []int, start, end time.Time) <-chan cpuWindow {
 	ch := make(chan cpuWindow, 1)
+	read := func() []time.Duration {
+		out := make([]time.Duration, len(pids))
+		for i, pid := range pids {
+			if pid != 0 {
+				out[i], _ = procfs.CPUTime(pid)
+			}
+		}
+		return out
+	}
 	go func() {
 		time.Sleep(time.Until(start))
-		a, _ := procfs.CPUTime(pid)
+		a := read()
 		ma, _ := procfs.MachineBusy()
 		t0 := time.Now()
 		time.Sleep(time.Until(end))
-		b, _ := procfs.CPUTime(pid)
+		b := read()
 		mb, _ := procfs.MachineBusy()
-		w := cpuWindow{wall: time.Since(t0).Seconds(), machine: (mb - ma).Seconds()}
-		if pid != 0 {
-			w.server = (b - a).Seconds()
+		w := cpuWindow{wall: time.Since(t0).Seconds(), machine: (mb - ma).Seconds(), procs: make([]float64, len(pids))}
+		for i := range pids {
+			w.procs[i] = (b[i] - a[i]).Seconds()
+			w.server += w.procs[i]
 		}
 		ch <- w
 	}()
 	return ch
+}
+
+// waitCPU is what sampler measured, or nothing if it is not done 5 s
+// after the window.
+func waitCPU(sampler <-chan cpuWindow) cpuWindow {
+	select {
+	case c := <-sampler:
+		return c
+	case <-time.After(5 * time.Second):
+		return cpuWindow{}
+	}
 }
 
 // relay measures relaying among n clients: at the configured rate, then as
@@ -334,12 +372,28 @@ func (r *runner) relay(ctx context.Context, k *target.Server, n int, modeList []
 }
 
 func (r *runner) relayOnce(ctx context.Context, p *target.Process, pl *pool, n int, mode string, rate float64, window int) results.RelayResult {
-	res := results.RelayResult{Clients: n, Mode: mode, TargetRate: rate, Window: window}
-	start := time.Now().Add(100 * time.Millisecond)
-	ms := start.Add(r.cfg.Warmup)
-	me := ms.Add(r.cfg.Duration)
-	cpu := cpuSampler(p.PID, ms, me)
+	ms, me := r.relayWindow()
+	cpu := cpuSampler([]int{p.PID}, ms, me)
 	profiled := r.prof.cpu(ctx, p, profileBase(p, "relay", n, mode), ms, r.cfg.Duration)
+	rep, err := r.relaySend(ctx, pl, mode, rate, window, ms, me, "")
+	profiled(err != nil || rep.Err != "")
+	c := waitCPU(cpu)
+	res := r.relayFigures(n, mode, rate, window, rep, err)
+	res.ServerRSSKB = rssOf(p)
+	r.cpuFigures(&res, c, rep) // a server with no pid shows no CPU (0)
+	return res
+}
+
+// relayWindow is the measured window of a relay step that starts now.
+func (r *runner) relayWindow() (ms, me time.Time) {
+	ms = time.Now().Add(100 * time.Millisecond).Add(r.cfg.Warmup)
+	return ms, ms.Add(r.cfg.Duration)
+}
+
+// relaySend runs one relay step on every worker, pairSet choosing the
+// room-mates that send (layout.ParsePairSet; "" all), and merges their
+// reports.
+func (r *runner) relaySend(ctx context.Context, pl *pool, mode string, rate float64, window int, ms, me time.Time, pairSet string) (ipc.Report, error) {
 	timeout := time.Until(me) + r.cfg.Drain + 30*time.Second
 	reps, err := pl.each(ctx, func(w *workerProc) ipc.Command {
 		share := float64(w.setup.Clients) / float64(pl.clients)
@@ -347,6 +401,7 @@ func (r *runner) relayOnce(ctx context.Context, p *target.Process, pl *pool, n i
 			Op:           "relay",
 			Rate:         rate * share,
 			Window:       max(1, int(float64(window)*share+0.5)),
+			PairSet:      pairSet,
 			MeasureStart: ms.UnixNano(),
 			MeasureEnd:   me.UnixNano(),
 			DrainNs:      int64(r.cfg.Drain),
@@ -361,13 +416,13 @@ func (r *runner) relayOnce(ctx context.Context, p *target.Process, pl *pool, n i
 	for _, x := range reps {
 		rep.Merge(x)
 	}
-	profiled(err != nil || rep.Err != "")
-	var c cpuWindow
-	select {
-	case c = <-cpu:
-	case <-time.After(5 * time.Second):
-	}
-	res.ServerRSSKB = rssOf(p)
+	return rep, err
+}
+
+// relayFigures are a relay step's figures from the workers' merged report,
+// all but the server's CPU and memory.
+func (r *runner) relayFigures(n int, mode string, rate float64, window int, rep ipc.Report, err error) results.RelayResult {
+	res := results.RelayResult{Clients: n, Mode: mode, TargetRate: rate, Window: window}
 	if err == nil && rep.Err != "" {
 		err = fmt.Errorf("%s", rep.Err)
 	}
@@ -409,16 +464,20 @@ func (r *runner) relayOnce(ctx context.Context, p *target.Process, pl *pool, n i
 			res.Percentiles = percentiles(h)
 		}
 	}
-	if c.wall > 0 && p.PID != 0 {
+	res.LoadgenCPUPct = 100 * float64(rep.CPUNs) / 1e9 / secs
+	return res
+}
+
+// cpuFigures adds the server's CPU over the window c to res.
+func (r *runner) cpuFigures(res *results.RelayResult, c cpuWindow, rep ipc.Report) {
+	if c.wall > 0 {
 		res.ServerCPUSec = c.server
 		res.ServerCPUPct = 100 * c.server / c.wall
-		if st.RecvInWin > 0 {
-			res.CPUPerMsgUs = c.server * 1e6 / float64(st.RecvInWin)
+		if rep.Relay != nil && rep.Relay.RecvInWin > 0 {
+			res.CPUPerMsgUs = c.server * 1e6 / float64(rep.Relay.RecvInWin)
 		}
 	}
-	res.LoadgenCPUPct = 100 * float64(rep.CPUNs) / 1e9 / secs
 	res.OtherCPUPct = c.otherPct(rep.CPUNs)
-	return res
 }
 
 // percentiles samples a latency distribution for the chart, log-spaced
@@ -456,7 +515,7 @@ func (r *runner) churn(ctx context.Context, k *target.Server) results.ChurnResul
 	start := time.Now().Add(100 * time.Millisecond)
 	ms := start.Add(r.cfg.Warmup)
 	me := ms.Add(r.cfg.ChurnDuration)
-	cpu := cpuSampler(p.PID, ms, me)
+	cpu := cpuSampler([]int{p.PID}, ms, me)
 	profiled := r.prof.cpu(ctx, p, profileBase(p, "churn", r.cfg.ChurnPairs), ms, r.cfg.ChurnDuration)
 	rep, err := pl.all(ctx, ipc.Command{
 		Op:           "churn",
@@ -467,11 +526,7 @@ func (r *runner) churn(ctx context.Context, k *target.Server) results.ChurnResul
 		TimeoutNs:    int64(time.Until(me) + r.cfg.Drain),
 	}, time.Until(me)+r.cfg.Drain+30*time.Second)
 	profiled(err != nil || rep.Err != "")
-	var c cpuWindow
-	select {
-	case c = <-cpu:
-	case <-time.After(5 * time.Second):
-	}
+	c := waitCPU(cpu)
 	if err != nil {
 		res.Err = err.Error()
 	}

@@ -79,6 +79,17 @@ func RSSKB(pid int) (int64, error) {
 	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 }
 
+// OpenFiles counts pid's open descriptors, the entries of /proc/PID/fd.
+func OpenFiles(pid int) (int, error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	return len(names), err
+}
+
 // CPUs is the CPUs this process may use: the cgroup's quota, rounded up,
 // or the CPUs online, whichever is fewer.
 func CPUs() int {

@@ -40,6 +40,9 @@ type Results struct {
 	Chart      string           `json:"chart,omitempty"`
 	// Profiles are the files -profile wrote, relative to the results.
 	Profiles []string `json:"profiles,omitempty"`
+	// Cluster is a cluster run's figures (-cluster), in place of Idle,
+	// Relay and Churn.
+	Cluster *Cluster `json:"cluster,omitempty"`
 }
 
 // Machine describes where the figures were taken.
@@ -100,7 +103,7 @@ func (r *Results) Failed() bool {
 			return true
 		}
 	}
-	return false
+	return r.Cluster.failed()
 }
 
 // WriteOutputs prints the table and writes the JSON and the chart.
@@ -261,6 +264,10 @@ func fmtNum(v float64, decimals int) string {
 
 // WriteMarkdown writes the results table, the servers and the problems.
 func WriteMarkdown(w io.Writer, res *Results) {
+	if res.Cluster != nil {
+		writeClusterMarkdown(w, res)
+		return
+	}
 	var names []string
 	for _, k := range res.Servers {
 		names = append(names, k.Name)

@@ -181,31 +181,13 @@ func Start(ctx context.Context, k *Server, clients, rooms int, logDir string, en
 			args = append(args, "--debug-addr", debugHost)
 		}
 		args = append(args, k.Extra...)
-		logf, err := os.CreateTemp(logDir, strings.ToLower(k.Name)+"-*.log")
+		p, err := spawn(k.Name, k.Binary, args, env, logDir)
 		if err != nil {
 			return nil, err
 		}
-		cmd := exec.Command(k.Binary, args...)
-		if len(env) > 0 {
-			cmd.Env = append(os.Environ(), env...)
-		}
-		cmd.Stdout, cmd.Stderr = logf, logf
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			logf.Close()
-			return nil, fmt.Errorf("start %s: %w", k.Name, err)
-		}
-		p := &Process{
-			Server: k, cmd: cmd, PID: cmd.Process.Pid,
-			Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Path: "/",
-			logPath: logf.Name(), exited: make(chan struct{}), DebugHost: debugHost,
-		}
+		p.Server, p.DebugHost, p.Path = k, debugHost, "/"
+		p.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		p.URL = "ws://" + p.Host + "/"
-		go func() {
-			_ = cmd.Wait()
-			logf.Close()
-			close(p.exited)
-		}()
 		if err := p.waitHealthy(ctx, 10*time.Second); err != nil {
 			p.Stop()
 			lastErr = fmt.Errorf("%s did not come up: %v\n%s", k.Name, err, p.LogTail())
@@ -214,6 +196,33 @@ func Start(ctx context.Context, k *Server, clients, rooms int, logDir string, en
 		return p, nil
 	}
 	return nil, lastErr
+}
+
+// spawn starts bin with args, and env added to the bench's environment,
+// its output going to a log file in logDir named after name; it is killed
+// if the bench dies.
+func spawn(name, bin string, args, env []string, logDir string) (*Process, error) {
+	logf, err := os.CreateTemp(logDir, strings.ToLower(name)+"-*.log")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &Process{cmd: cmd, PID: cmd.Process.Pid, logPath: logf.Name(), exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(p.exited)
+	}()
+	return p, nil
 }
 
 // waitHealthy polls /healthz.

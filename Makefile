@@ -54,6 +54,8 @@ fuzz:
 	$(GO) test ./loop -run '^$$' -fuzz '^FuzzUpgradeToken$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./proto -run '^$$' -fuzz '^FuzzAppendRoomJoinedICE$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./cluster -run '^$$' -fuzz '^FuzzRecords$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./cluster -run '^$$' -fuzz '^FuzzDecodeRoom$$' -fuzztime $(FUZZTIME)
 
 # Load benchmarks: RedRTC against the goroutine-per-connection baseline in
 # bench/servers/baseline, up to this machine's open-files ceiling (under 5

@@ -116,7 +116,11 @@ func (n *Node) resume(j job) {
 	if err == nil {
 		u.done = make(chan struct{})
 		n.submit(u)
-		<-u.done
+		select {
+		case <-u.done:
+		case <-n.ctx.Done():
+			err = n.ctx.Err()
+		}
 	}
 	if err != nil || owner.Room() == nil {
 		n.log.Warn().Err(err).Str("room", h.Room).Msg("moving a seat handed over")

@@ -32,7 +32,8 @@ var limitDocs = []struct {
 // flagsNotLimits are the flags the tables list that take no number.
 var flagsNotLimits = []string{"interface", "allowed-origins", "debug-addr", "demo", "log-file", "pid-file", "daemon", "verbose", "help", "version",
 	"admin-addr", "admin-token", "auth-secret", "auth-secret-file", "auth-public-key", "auth-issuer", "auth-audience", "auth-leeway",
-	"turn-secret", "turn-secret-file", "turn-uris", "stun-uris", "turn-ttl"}
+	"turn-secret", "turn-secret-file", "turn-uris", "stun-uris", "turn-ttl",
+	"nats-url", "node-id", "node-timeout", "cluster-name", "nats-creds", "nats-token-file", "nats-ca", "nats-cert", "nats-key"}
 
 // fixedLimits are the rows of limits without a flag, by the start of their
 // first cell, and what their default cell must say. "" checks nothing.

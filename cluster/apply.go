@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -31,6 +32,7 @@ type update struct {
 func (n *Node) applier() {
 	var w jetstream.KeyWatcher
 	var entries <-chan jetstream.KeyValueEntry
+	var retry <-chan time.Time
 	stop := func() {
 		if w != nil {
 			_ = w.Stop()
@@ -38,39 +40,48 @@ func (n *Node) applier() {
 		}
 	}
 	defer stop()
-	first := true
-	watch := func() {
+	loaded := false // the bucket's first contents are applied
+	watch := func(again bool) {
 		stop()
-		if !first {
-			// A NATS server that kept the bucket in memory and restarted has
-			// lost it, and numbers its changes afresh.
+		retry = nil
+		if again {
+			before := n.kv.Load().created
 			ctx, cancel := n.timeout()
 			err := n.openBucket(ctx)
 			cancel()
 			if err != nil {
-				n.log.Warn().Err(err).Msg("membership bucket; retrying when NATS is back")
+				n.log.Warn().Err(err).Msg("membership bucket; trying again in a second")
+				retry = time.After(time.Second)
 				return
 			}
-			n.rooms.ForgetRevisions()
-			n.view.reset()
+			if !n.kv.Load().created.Equal(before) {
+				// NATS restarted and lost the bucket (it was in memory):
+				// the new one numbers its changes afresh, and what was
+				// queued from the old one is meaningless.
+				n.rooms.ForgetRevisions()
+				n.view.reset()
+				n.drainUpdates()
+			}
 		}
 		var err error
 		// Every room, and not the resume secret: its key is two tokens.
 		if w, err = n.bucket().Watch(n.ctx, "*"); err != nil {
-			n.log.Warn().Err(err).Msg("watching the membership bucket; retrying when NATS is back")
+			n.log.Warn().Err(err).Msg("watching the membership bucket; trying again in a second")
 			w = nil
+			retry = time.After(time.Second)
 			return
 		}
 		entries = w.Updates()
 	}
-	watch()
+	watch(false)
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
 		case <-n.rewatch:
-			first = false
-			watch()
+			watch(true)
+		case <-retry:
+			watch(true)
 		case u := <-n.updates:
 			n.apply(u)
 			if u.done != nil {
@@ -82,13 +93,29 @@ func (n *Node) applier() {
 				continue
 			}
 			if e == nil { // the bucket's contents are all in
-				if first {
+				if !loaded {
+					loaded = true
 					close(n.ready)
 				}
 				n.reassert()
 				continue
 			}
 			n.applyEntry(e)
+		}
+	}
+}
+
+// drainUpdates drops the lists queued from a bucket NATS lost, letting
+// their waiters go.
+func (n *Node) drainUpdates() {
+	for {
+		select {
+		case u := <-n.updates:
+			if u.done != nil {
+				close(u.done)
+			}
+		default:
+			return
 		}
 	}
 }
@@ -130,6 +157,11 @@ func (n *Node) apply(u update) {
 		}
 		c := n.clients.Get(m.ID)
 		if c == nil {
+			if to, given := n.handing.givenTo(m.ID, n.keepGiven()); given {
+				// Handed over; the bucket will say so.
+				list = append(list, registry.Listed{Client: n.proxies.ensure(n, m.ID, to)})
+				continue
+			}
 			ghosts = true // gone from this node before its seat was freed
 			continue
 		}
@@ -163,7 +195,7 @@ func (n *Node) apply(u update) {
 		n.push(job{kind: jobReconcile, room: u.room})
 	}
 	for _, c := range res.Evicted {
-		n.local.Refuse(c, evictedProblem)
+		n.local.Evicted(c, u.room, evictedProblem)
 	}
 }
 
@@ -175,3 +207,7 @@ func (n *Node) reassert() {
 		n.push(job{kind: jobReconcile, room: room})
 	}
 }
+
+// keepGiven is how long a session handed over is not a ghost here: its new
+// node moves its seat in the bucket within a request's time.
+func (n *Node) keepGiven() time.Duration { return 2 * n.cfg.NodeTimeout }

@@ -18,13 +18,13 @@ import (
 func TestDrainResumesOnAnotherNode(t *testing.T) {
 	nats := startNATS(t)
 	nodes := startCluster(t, nats, 2, nodeOptions{})
-	a, b := testkit.Dial(t, nodes[0].URL), testkit.Dial(t, nodes[1].URL)
-	joinAll(t, "handover", a, b)
-	// a acks everything so far: its session is resumable, and holds only
-	// what comes next.
-	a.Send("ping", map[string]any{})
-	a.Expect("pong")
+	// a and a2 are on the node that drains, b on the other.
+	a, a2, b := testkit.Dial(t, nodes[0].URL), testkit.Dial(t, nodes[0].URL), testkit.Dial(t, nodes[1].URL)
+	joinAll(t, "handover", a, a2, b)
+	// a and a2 ack everything so far: their sessions are resumable, and
+	// hold only what comes next.
 	lastSeq := ackAll(t, a)
+	lastSeq2 := ackAll(t, a2)
 
 	b.Send("offer", map[string]any{"targetClientId": a.ID, "offer": map[string]any{"type": "offer", "sdp": "v=0 before"}})
 	if got := a.Expect("offer"); got.Seq != lastSeq+1 {
@@ -32,15 +32,19 @@ func TestDrainResumesOnAnotherNode(t *testing.T) {
 	}
 	nodes[0].srv.Drain()
 	a.ExpectClose(websocket.StatusGoingAway)
+	a2.ExpectClose(websocket.StatusGoingAway)
 	b.Send("ice-candidate", map[string]any{"targetClientId": a.ID, "candidate": map[string]any{"candidate": "while away"}})
 
-	again := testkit.Dial(t, nodes[1].URL)
+	// Both resume at once: each node's handover must leave the other's seat
+	// alone while it moves.
+	again, again2 := testkit.Dial(t, nodes[1].URL), testkit.Dial(t, nodes[1].URL)
 	again.Send("resume", map[string]any{"clientId": a.ID, "resumeToken": a.Token, "lastSeq": lastSeq})
+	again2.Send("resume", map[string]any{"clientId": a2.ID, "resumeToken": a2.Token, "lastSeq": lastSeq2})
 	resumed := again.Expect("resumed")
 	if resumed.Str(t, "clientId") != a.ID || resumed.Str(t, "roomId") != "handover" {
 		t.Fatalf("resumed %s", resumed.Raw)
 	}
-	if got := resumed.List(t, "participants"); len(got) != 2 {
+	if got := resumed.List(t, "participants"); len(got) != 3 {
 		t.Fatalf("resumed into %v", got)
 	}
 	if offer := again.Expect("offer"); offer.Seq != lastSeq+1 || offer.Str(t, "fromClientId") != b.ID {
@@ -49,6 +53,9 @@ func TestDrainResumesOnAnotherNode(t *testing.T) {
 	cand := again.Expect("ice-candidate")
 	if c, _ := cand.Field(t, "candidate").(map[string]any); c["candidate"] != "while away" || cand.Seq != lastSeq+2 {
 		t.Fatalf("then %s, want the candidate sent while away at seq %d", cand.Raw, lastSeq+2)
+	}
+	if got := again2.Expect("resumed").List(t, "participants"); len(got) != 3 {
+		t.Fatalf("a2 resumed into %v", got)
 	}
 	// The call goes on, on the new node, both ways; b heard of no change.
 	b.Send("answer", map[string]any{"targetClientId": a.ID, "answer": map[string]any{"type": "answer", "sdp": "v=0 after"}})

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,6 +26,11 @@ import (
 // client resume it. Relays for the client that arrive meanwhile, from the
 // old node or any other, wait in a buffer and go into the session once it
 // is seated, after what was handed over.
+
+// resumeWorkers carry out resumes, apart from the seat workers: a resume
+// waits on another node, which may be slow or lost, and joins must not wait
+// behind it.
+const resumeWorkers = 4
 
 // resumeSecretKey is the bucket key of the cluster's resume secret: room
 // keys are single tokens (base64url), so a key with a dot is never a room.
@@ -48,8 +55,13 @@ func (n *Node) ensureResumeSecret(kv jetstream.KeyValue) error {
 	if err != nil {
 		return fmt.Errorf("resume secret: %w", err)
 	}
-	if n.resumeSecret == nil {
+	switch {
+	case n.resumeSecret == nil:
 		n.resumeSecret = e.Value()
+	case string(e.Value()) != string(n.resumeSecret):
+		// A node started while NATS had lost the bucket made a new one:
+		// tokens of one side fail on the other until the nodes restart.
+		n.log.Error().Msg("the cluster's resume secret is not this node's: resume tokens made here fail on nodes started since; restart this node to take the cluster's")
 	}
 	return nil
 }
@@ -73,20 +85,21 @@ type takeoverReply struct {
 // Resume asks the node holding the session of id to hand it over to c;
 // see loop.Cluster.
 func (n *Node) Resume(c *registry.Client, id proto.ClientID, lastSeq uint64) {
-	n.push(job{kind: jobResume, room: string(id[:]), c: c, id: id, seq: lastSeq})
+	j := job{kind: jobResume, c: c, id: id, seq: lastSeq}
+	n.resumers[maphash.Bytes(roomSeed, id[:])%resumeWorkers].push(j)
 }
 
 // resume carries out a Resume job.
 func (n *Node) resume(j job) {
 	holder := n.view.nodeOf(j.id)
-	if holder == "" || holder == n.cfg.NodeID {
+	if holder == "" || holder == n.cfg.NodeID || !n.live.alive(holder) {
 		n.local.ResumeFailed(j.c, "no such session")
 		return
 	}
 	n.handing.start(j.id)
 	defer n.handing.stop(j.id)
 	req, _ := json.Marshal(takeoverRequest{ID: j.id, LastSeq: j.seq, Node: n.cfg.NodeID})
-	msg, err := n.nc.Request(n.nodeSubject(holder)+".takeover", req, n.cfg.NodeTimeout/2)
+	msg, err := n.nc.Request(n.nodeSubject(holder)+".takeover", req, min(n.cfg.NodeTimeout/2, 2*time.Second))
 	var reply takeoverReply
 	if err == nil {
 		err = json.Unmarshal(msg.Data, &reply)
@@ -174,6 +187,7 @@ func (n *Node) takeoverIn(msg *nats.Msg) {
 			n.proxies.drop(proxy)
 			reply.Error = err.Error()
 		} else {
+			n.handing.gave(req.ID, req.Node)
 			reply.Handover = &h
 			n.log.Info().Stringer("client", req.ID).Str("to", req.Node).Msg("session handed over")
 		}
@@ -184,13 +198,46 @@ func (n *Node) takeoverIn(msg *nats.Msg) {
 	}
 }
 
-// handing holds the relays for clients whose session is on its way here.
+// handing holds the relays for clients whose session is on its way here,
+// and remembers the sessions this node gave away: until the bucket says
+// where they went, its lists still place them here, and they are neither
+// ghosts to take out nor missing.
 type handing struct {
 	mu  sync.Mutex
 	ids map[proto.ClientID][][]byte
+	// given maps a session handed over to the node it went to, and when.
+	given map[proto.ClientID]givenTo
 }
 
-func (h *handing) init() { h.ids = make(map[proto.ClientID][][]byte) }
+type givenTo struct {
+	node string
+	at   time.Time
+}
+
+func (h *handing) init() {
+	h.ids = make(map[proto.ClientID][][]byte)
+	h.given = make(map[proto.ClientID]givenTo)
+}
+
+// gave records that id's session went to node.
+func (h *handing) gave(id proto.ClientID, node string) {
+	h.mu.Lock()
+	h.given[id] = givenTo{node: node, at: time.Now()}
+	h.mu.Unlock()
+}
+
+// givenTo returns the node id's session was handed to within keep, if it
+// was; older records are forgotten.
+func (h *handing) givenTo(id proto.ClientID, keep time.Duration) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g, ok := h.given[id]
+	if ok && time.Since(g.at) > keep {
+		delete(h.given, id)
+		return "", false
+	}
+	return g.node, ok
+}
 
 func (h *handing) start(id proto.ClientID) {
 	h.mu.Lock()

@@ -69,10 +69,36 @@ func (l *liveness) lost(deadline time.Time) []string {
 	return gone
 }
 
+// forget drops node.
+func (l *liveness) forget(node string) {
+	l.mu.Lock()
+	delete(l.last, node)
+	l.mu.Unlock()
+}
+
+// alive reports whether node is heard, or seen and not yet given up on.
+func (l *liveness) alive(node string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.last[node]
+	return ok
+}
+
 func (l *liveness) count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.last)
+}
+
+// byeIn forgets a node that left the cluster on purpose (Close): it is not
+// counted as lost.
+func (n *Node) byeIn(msg *nats.Msg) {
+	if node := string(msg.Data); node != n.cfg.NodeID && validID.MatchString(node) {
+		n.live.forget(node)
+		// Its members left as it stopped; any whose leave it could not
+		// write leave now.
+		n.dropSeats(node)
+	}
 }
 
 func (n *Node) heartbeatIn(msg *nats.Msg) {
@@ -95,6 +121,7 @@ func (n *Node) heartbeats() {
 			for _, node := range n.live.lost(time.Now().Add(-n.cfg.NodeTimeout)) {
 				n.nodeLost(node)
 			}
+			n.view.prune(time.Now().Add(-time.Minute))
 		}
 		select {
 		case <-tick.C:
@@ -106,10 +133,14 @@ func (n *Node) heartbeats() {
 
 // nodeLost frees the seats of a lost node's members.
 func (n *Node) nodeLost(node string) {
-	rooms := n.view.roomsOf(node)
 	n.stats.nodeLosses.Add(1)
-	n.log.Warn().Str("lost", node).Int("rooms", len(rooms)).Dur("silent", n.cfg.NodeTimeout).Msg("a node is lost: its members leave their rooms")
-	for _, room := range rooms {
+	n.log.Warn().Str("lost", node).Dur("silent", n.cfg.NodeTimeout).Msg("a node is lost: its members leave their rooms")
+	n.dropSeats(node)
+}
+
+// dropSeats frees the seats of node's members.
+func (n *Node) dropSeats(node string) {
+	for _, room := range n.view.roomsOf(node) {
 		n.push(job{kind: jobDropNode, room: room, node: node})
 	}
 }

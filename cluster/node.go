@@ -26,6 +26,8 @@ type Local interface {
 	Announcer() registry.NodeAnnouncer
 	// Refuse sends a client of this node an error event.
 	Refuse(c *registry.Client, p proto.Problem)
+	// Evicted tells a client of this node it lost its seat in room.
+	Evicted(c *registry.Client, room string, p proto.Problem)
 	// HandOver gives another node the session of id, held here; to stands
 	// for it there and takes its seat here.
 	HandOver(id proto.ClientID, lastSeq uint64, to *registry.Client) (registry.Handover, error)
@@ -73,6 +75,7 @@ type Node struct {
 	handing      handing
 
 	workers  [seatWorkers]*worker
+	resumers [resumeWorkers]*worker
 	updates  chan update
 	rewatch  chan struct{}
 	proxies  proxyTable
@@ -86,7 +89,12 @@ type Node struct {
 	wg     sync.WaitGroup
 }
 
-type kvBox struct{ kv jetstream.KeyValue }
+// kvBox holds the bucket and when NATS made it: a bucket made anew (NATS
+// restarted and lost it) numbers its revisions afresh.
+type kvBox struct {
+	kv      jetstream.KeyValue
+	created time.Time
+}
 
 // Connect connects to NATS and makes sure the membership bucket exists; the
 // node serves once Attach hands it the server.
@@ -108,6 +116,9 @@ func Connect(ctx context.Context, cfg Config) (*Node, error) {
 	// Attach: their jobs wait in the workers' queues.
 	for i := range n.workers {
 		n.workers[i] = newWorker(n)
+	}
+	for i := range n.resumers {
+		n.resumers[i] = newWorker(n)
 	}
 	n.proxies.init()
 	n.handing.init()
@@ -150,7 +161,13 @@ func (n *Node) openBucket(ctx context.Context) error {
 	if err := n.ensureResumeSecret(kv); err != nil {
 		return err
 	}
-	n.kv.Store(&kvBox{kv})
+	box := &kvBox{kv: kv}
+	if st, err := kv.Status(ctx); err == nil {
+		if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok && bs.StreamInfo() != nil {
+			box.created = bs.StreamInfo().Created
+		}
+	}
+	n.kv.Store(box)
 	return nil
 }
 
@@ -163,7 +180,7 @@ func (n *Node) Attach(ctx context.Context, local Local) error {
 	n.local = local
 	n.clients, n.rooms = local.Tables()
 	n.ann = local.Announcer()
-	for _, w := range n.workers {
+	for _, w := range n.allWorkers() {
 		n.spawn(w.run)
 	}
 	if err := n.subscribe(); err != nil {
@@ -178,6 +195,10 @@ func (n *Node) Attach(ctx context.Context, local Local) error {
 	case <-ctx.Done():
 		return fmt.Errorf("cluster: waiting for the bucket's contents: %w", ctx.Err())
 	}
+}
+
+func (n *Node) allWorkers() []*worker {
+	return append(n.workers[:len(n.workers):len(n.workers)], n.resumers[:]...)
 }
 
 func (n *Node) spawn(f func()) {
@@ -202,6 +223,9 @@ func (n *Node) subscribe() error {
 	if err == nil {
 		_, err = n.nc.Subscribe(n.nodeSubject(n.cfg.NodeID)+".takeover", n.takeoverIn)
 	}
+	if err == nil {
+		_, err = n.nc.Subscribe(n.cfg.Name+".bye", n.byeIn)
+	}
 	if err != nil {
 		return fmt.Errorf("cluster subscriptions: %w", err)
 	}
@@ -223,13 +247,13 @@ func (n *Node) Member(id proto.ClientID) *registry.Client { return n.proxies.get
 // bucket (the seats of clients that left as the server stopped) is written,
 // until ctx ends, then the connection is closed.
 func (n *Node) Close(ctx context.Context) error {
-	for _, w := range n.workers {
+	for _, w := range n.allWorkers() {
 		w.finish()
 	}
 	done := make(chan struct{})
 	go func() {
 		if n.local != nil { // attached: the workers run
-			for _, w := range n.workers {
+			for _, w := range n.allWorkers() {
 				<-w.done
 			}
 		}
@@ -240,6 +264,11 @@ func (n *Node) Close(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = fmt.Errorf("cluster: leaving: %w", ctx.Err())
+	}
+	// The others forget this node now, rather than count it lost later.
+	if n.Connected() {
+		_ = n.nc.Publish(n.cfg.Name+".bye", []byte(n.cfg.NodeID))
+		_ = n.nc.FlushTimeout(time.Second)
 	}
 	n.cancel()
 	n.outboxes.wake()

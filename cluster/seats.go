@@ -219,6 +219,9 @@ func (n *Node) seat(j job) {
 		case !v.has(j.id):
 			n.refuse(j.c, j.room, proto.CodeRoomFull, "the room already has 6 participants")
 			return
+		case rev == 0: // in the room already: nothing was written
+			n.refuse(j.c, j.room, proto.CodeBadRequest, "you are in this room already")
+			return
 		}
 		n.submit(update{room: j.room, rev: rev, value: v})
 		return
@@ -280,7 +283,11 @@ func (n *Node) reconcile(room string) error {
 				return v, true
 			}
 			out, gone := v.without(func(m member) bool {
-				return m.Node == n.cfg.NodeID && !hasID(here, m.ID)
+				if m.Node != n.cfg.NodeID || hasID(here, m.ID) {
+					return false
+				}
+				_, given := n.handing.givenTo(m.ID, n.keepGiven())
+				return !given
 			})
 			added := 0
 			for _, m := range here {
@@ -303,7 +310,7 @@ func (n *Node) reconcile(room string) error {
 		}
 		for _, id := range evicted {
 			if c := n.clients.Get(id); c != nil && n.rooms.Leave(c, n.ann) != nil {
-				n.local.Refuse(c, evictedProblem)
+				n.local.Evicted(c, room, evictedProblem)
 			}
 		}
 		if rev != 0 {

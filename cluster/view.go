@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"sync"
+	"time"
 
 	"github.com/redrtc/redrtc/proto"
 	"github.com/redrtc/redrtc/registry"
@@ -18,6 +19,10 @@ type view struct {
 type viewRoom struct {
 	rev     uint64
 	members []member
+	// deleted is when the room left the bucket: its revision is kept a
+	// while, so that a list older than the deletion, still queued, is not
+	// taken for a new room.
+	deleted time.Time
 }
 
 func (v *view) init() { v.rooms = make(map[string]viewRoom) }
@@ -30,11 +35,22 @@ func (v *view) set(u update) bool {
 		return false
 	}
 	if len(u.value.Members) == 0 {
-		delete(v.rooms, u.room)
+		v.rooms[u.room] = viewRoom{rev: u.rev, deleted: time.Now()}
 		return true
 	}
 	v.rooms[u.room] = viewRoom{rev: u.rev, members: u.value.Members}
 	return true
+}
+
+// prune forgets the rooms deleted before deadline.
+func (v *view) prune(deadline time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for id, r := range v.rooms {
+		if !r.deleted.IsZero() && r.deleted.Before(deadline) {
+			delete(v.rooms, id)
+		}
+	}
 }
 
 func (v *view) reset() {

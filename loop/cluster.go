@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"context"
 	"sync"
 
 	"github.com/gobwas/ws"
@@ -59,6 +60,24 @@ func (s *Server) Refuse(c *registry.Client, p proto.Problem) {
 	defer cs.mu.Unlock()
 	c.Sender.Send(cs.ls.finish(proto.AppendError(cs.ls.begin(), p.Code, p.Message, p.Event), ws.OpText))
 	count(&cs.ls.m.errors[errorIndex(p.Code)])
+}
+
+// Evicted tells c, a client of this node, that the cluster gave its seat
+// in room away (while this node was cut off from it): an error event, then
+// room-left, and --join-timeout's clock starts again, as after leave-room.
+func (s *Server) Evicted(c *registry.Client, room string, p proto.Problem) {
+	held, ok := c.Sender.(*conn)
+	if !ok {
+		return
+	}
+	_ = held.ls.el.Execute(context.Background(), onConn{c: held, do: func(c *conn) {
+		if c.state != stateOpen || c.inRoom() {
+			return
+		}
+		c.sendError(p)
+		c.roomlessSince = s.uptimeSeconds()
+		c.Send(c.ls.finish(proto.AppendRoomLeft(c.ls.begin(), room), ws.OpText))
+	}})
 }
 
 // Applied announces a list the cluster applied: room-joined to each local

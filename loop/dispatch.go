@@ -119,9 +119,13 @@ func (c *conn) join(m *proto.Message) {
 // leave takes the client out of its room at its request.
 func (c *conn) leave() {
 	s := c.ls.srv
+	cl := s.cfg.Cluster
+	if cl != nil {
+		cl.Left(&c.client, "") // a join asked for, first (retire says why)
+	}
 	r := s.rooms.Leave(&c.client, c.ls)
-	if cl := s.cfg.Cluster; cl != nil {
-		cl.Left(&c.client, roomID(r))
+	if cl != nil && r != nil {
+		cl.Left(&c.client, r.ID)
 	}
 	if r == nil {
 		c.sendError(proto.Problem{Code: proto.CodeNotInRoom, Message: "you are not in a room", Event: proto.EventLeaveRoom})
@@ -174,10 +178,3 @@ func (ls *loopState) announce(r *registry.Room, ids []proto.ClientID) {
 	}
 }
 
-// roomID is r's id, or "" for no room.
-func roomID(r *registry.Room) string {
-	if r == nil {
-		return ""
-	}
-	return r.ID
-}

@@ -31,7 +31,9 @@ const handoverWait = 5 * time.Second
 
 // HandOver gives the session of client id, held here, to another node:
 // `to` stands for it there, and takes its seat in its room here, so that
-// what its room-mates send it from now on goes to the other node. The old
+// what its room-mates send it from now on goes to the other node. A relay
+// racing the handover, whose sender looked the client up a moment before,
+// finds it in no room and is answered target-not-found. The old
 // connection, if still open, is closed with 4001 as after any takeover.
 func (s *Server) HandOver(id proto.ClientID, lastSeq uint64, to *registry.Client) (registry.Handover, error) {
 	owner := s.clients.Get(id)
@@ -41,7 +43,7 @@ func (s *Server) HandOver(id proto.ClientID, lastSeq uint64, to *registry.Client
 	var h registry.Handover
 	var old *conn
 	why := errNoSession
-	ok := s.rooms.Takeover(owner, to, func(r *registry.Room) bool {
+	ok := s.rooms.HandOff(owner, to, func(r *registry.Room) bool {
 		o, _ := owner.Sender.(*conn)
 		if o == nil || &o.client != owner || r == nil {
 			return false
@@ -74,7 +76,6 @@ func (s *Server) HandOver(id proto.ClientID, lastSeq uint64, to *registry.Client
 		return registry.Handover{}, why
 	}
 	s.clients.Remove(owner)
-	owner.Sender = to.Sender // a sender that looked the client up a moment ago
 	count(&old.ls.m.resumes)
 	_ = old.ls.el.Execute(context.Background(), takenOverClose{old})
 	return h, nil

@@ -223,9 +223,15 @@ func (ls *loopState) retire(c *conn) {
 	// Deferred, so that a panic announcing the departure cannot keep the
 	// client's seat taken.
 	defer s.clients.Remove(&c.client)
+	cl := s.cfg.Cluster
+	if cl != nil {
+		// A join still asked for is given up first: seated after Leave
+		// looked, the client would keep its seat for good.
+		cl.Left(&c.client, "")
+	}
 	r := s.rooms.Leave(&c.client, ls)
-	if cl := s.cfg.Cluster; cl != nil {
-		cl.Left(&c.client, roomID(r))
+	if cl != nil && r != nil {
+		cl.Left(&c.client, r.ID)
 	}
 }
 

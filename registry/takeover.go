@@ -9,6 +9,18 @@ package registry
 // looked old up just before delivers to its Sender, which commit points at
 // c's. Lock order: the room's lock, then a client shard's (Adopt's).
 func (t *Rooms) Takeover(old, c *Client, commit func(r *Room) bool) bool {
+	return t.takeover(old, c, commit, false)
+}
+
+// HandOff is Takeover for a seat that moves to another node: old leaves the
+// room with it, so that a sender who looked old up a moment before finds
+// it in no room (target-not-found) rather than reaching a session that is
+// gone.
+func (t *Rooms) HandOff(old, c *Client, commit func(r *Room) bool) bool {
+	return t.takeover(old, c, commit, true)
+}
+
+func (t *Rooms) takeover(old, c *Client, commit func(r *Room) bool, away bool) bool {
 	for {
 		r := old.room.Load()
 		if r != nil {
@@ -26,6 +38,9 @@ func (t *Rooms) Takeover(old, c *Client, commit func(r *Room) bool) bool {
 				}
 			}
 			c.room.Store(r)
+			if away {
+				old.room.Store(nil)
+			}
 		}
 		if r != nil {
 			r.mu.Unlock()

@@ -187,6 +187,7 @@ func (n *Node) takeoverIn(msg *nats.Msg) {
 			n.proxies.drop(proxy)
 			reply.Error = err.Error()
 		} else {
+			n.proxies.keep(proxy)
 			n.handing.gave(req.ID, req.Node)
 			reply.Handover = &h
 			n.log.Info().Stringer("client", req.ID).Str("to", req.Node).Msg("session handed over")

@@ -162,13 +162,21 @@ func (t *proxyTable) releaseAll(cs []*registry.Client) {
 }
 
 func (t *proxyTable) drop(c *registry.Client) {
-	if c.Room() != nil {
-		return
-	}
 	s := &t.shards[t.shard(c.ID)]
 	s.mu.Lock()
-	if s.m[c.ID] == c {
+	if s.m[c.ID] == c && c.Room() == nil {
 		delete(s.m, c.ID)
+	}
+	s.mu.Unlock()
+}
+
+// keep puts c back in the table if the applier dropped it meanwhile: a
+// stand-in a handover just seated must be found.
+func (t *proxyTable) keep(c *registry.Client) {
+	s := &t.shards[t.shard(c.ID)]
+	s.mu.Lock()
+	if s.m[c.ID] == nil {
+		s.m[c.ID] = c
 	}
 	s.mu.Unlock()
 }

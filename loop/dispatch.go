@@ -177,4 +177,3 @@ func (ls *loopState) announce(r *registry.Room, ids []proto.ClientID) {
 		}
 	}
 }
-

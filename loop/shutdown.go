@@ -84,22 +84,21 @@ func (s *Server) sayGoodbye(ctx context.Context, keep bool) {
 
 // ending counts the draining and lingering connections on every loop.
 func (s *Server) ending() int64 {
-	s.loopsMu.Lock()
-	defer s.loopsMu.Unlock()
-	var n int64
-	for _, ls := range s.loops {
-		n += ls.endingCount.Load()
-	}
-	return n
+	return s.sumLoops(func(ls *loopState) int64 { return ls.endingCount.Load() })
 }
 
 // detachedSessions counts the sessions every loop keeps for a resume.
 func (s *Server) detachedSessions() int64 {
+	return s.sumLoops(func(ls *loopState) int64 { return ls.detachedCount.Load() })
+}
+
+// sumLoops adds count up over every loop.
+func (s *Server) sumLoops(count func(*loopState) int64) int64 {
 	s.loopsMu.Lock()
 	defer s.loopsMu.Unlock()
 	var n int64
 	for _, ls := range s.loops {
-		n += ls.detachedCount.Load()
+		n += count(ls)
 	}
 	return n
 }

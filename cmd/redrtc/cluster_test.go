@@ -130,14 +130,8 @@ func TestNodeEnvironmentFileNamesOnlyFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := parseFlags(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	known := map[string]bool{natsTokenEnv: true}
-	for _, name := range flagNames(o) {
-		known[envVar(name)] = true
-	}
+	known := flagVariables(t)
+	known[natsTokenEnv] = true
 	assignment := regexp.MustCompile(`^#?(REDRTC_[A-Z_]+)=`)
 	found := 0
 	for line := range strings.Lines(string(text)) {

@@ -197,14 +197,7 @@ func TestEnvironmentFileNamesOnlyFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := parseFlags(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	known := map[string]bool{}
-	for _, name := range flagNames(o) {
-		known[envVar(name)] = true
-	}
+	known := flagVariables(t)
 	vars := unitSettingsEnvironment(t)
 	assignment := regexp.MustCompile(`^#?(REDRTC_[A-Z_]+)=(.*)$`)
 	for line := range strings.Lines(string(text)) {
@@ -238,4 +231,18 @@ func unitSettingsEnvironment(t *testing.T) []string {
 		t.Fatal("deploy/redrtc.service sets no Environment=")
 	}
 	return vars
+}
+
+// flagVariables is the set of environment variables the flags read.
+func flagVariables(t *testing.T) map[string]bool {
+	t.Helper()
+	o, err := parseFlags(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, name := range flagNames(o) {
+		known[envVar(name)] = true
+	}
+	return known
 }

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'room-closed'
   | 'unauthorized'
   | 'resume-failed'
+  | 'cluster-unavailable'
   | 'token-failed'
   | 'timeout'
   | 'disconnected'

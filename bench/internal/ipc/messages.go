@@ -17,7 +17,8 @@ type Command struct {
 	// setup
 	Host string `json:"host,omitempty"` // host:port, IPv4
 	// Hosts, when set, are the nodes of a cluster, in place of Host: the
-	// client with global index g connects to Hosts[layout.NodeOf(g, len)].
+	// client with global index g connects to
+	// Hosts[layout.NodeOf(g, RoomSize, len(Hosts))].
 	Hosts          []string `json:"hosts,omitempty"`
 	Path           string   `json:"path,omitempty"`
 	First          int      `json:"first,omitempty"`   // global index of the worker's first client

@@ -143,7 +143,7 @@ func newWorker(cfg ipc.Command) (*worker, error) {
 		l.first = c0
 		for j := 0; j < c1-c0; j++ {
 			g := cfg.First + c0 + j
-			l.clients = append(l.clients, &client{fd: -1, idx: j, src: g, node: uint8(layout.NodeOf(g, len(w.dsts)))})
+			l.clients = append(l.clients, &client{fd: -1, idx: j, src: g, node: uint8(layout.NodeOf(g, cfg.RoomSize, len(w.dsts)))})
 		}
 		w.loops = append(w.loops, l)
 	}

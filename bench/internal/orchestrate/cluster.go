@@ -70,12 +70,13 @@ func runCluster(f *flags, args []string, stdout, stderr io.Writer) int {
 		return fail(2, err)
 	}
 	f.cfg.Levels = levels
-	if top := levels[len(levels)-1]; top > limits.ProtocolMaxRooms*f.cfg.RoomSize {
-		note(fmt.Sprintf("--rooms accepts at most %d per node, and every node has a member in every room, so only %s of %s clients can be in rooms of %d; the rest stay connected without a room.",
-			limits.ProtocolMaxRooms, numfmt.Commas(limits.ProtocolMaxRooms*f.cfg.RoomSize), numfmt.Commas(top), f.cfg.RoomSize))
+	if top := levels[len(levels)-1]; clusterJoiners(top, f.cfg.RoomSize, nodes) < top {
+		j := clusterJoiners(top, f.cfg.RoomSize, nodes)
+		note(fmt.Sprintf("--rooms accepts at most %d per node, and each room of %d has members on %d node(s), so only %s of %s clients can be in rooms; the rest stay connected without a room.",
+			limits.ProtocolMaxRooms, f.cfg.RoomSize, min(nodes, 2, f.cfg.RoomSize), numfmt.Commas(j), numfmt.Commas(top)))
 	}
-	if nodes >= f.cfg.RoomSize {
-		note(fmt.Sprintf("with %d nodes and rooms of %d, no two room-mates share a node: there are no same-node pairs to relay between.", nodes, f.cfg.RoomSize))
+	if nodes >= 2 && f.cfg.RoomSize < 3 {
+		note(fmt.Sprintf("with rooms of %d, each over two nodes, no two room-mates share a node: there are no same-node pairs to relay between.", f.cfg.RoomSize))
 	}
 	res.Settings = f.cfg
 	if len(lim.SrcIPs) > 0 {

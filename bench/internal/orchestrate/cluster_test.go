@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redrtc/redrtc/bench/internal/layout"
 	"github.com/redrtc/redrtc/bench/internal/target"
 )
 
@@ -36,9 +37,16 @@ func TestClusterScenarios(t *testing.T) {
 	if ir.Err != "" || ir.Joined != 60 || len(ir.Nodes) != 3 {
 		t.Fatalf("idle: %+v", ir)
 	}
-	for _, n := range ir.Nodes {
-		if n.Clients != 20 || n.RSSJoinedKB == 0 || n.OpenFiles < 20 {
-			t.Errorf("idle: %s holds %d clients (want 20), RSS %d KiB, %d open files", n.Name, n.Clients, n.RSSJoinedKB, n.OpenFiles)
+	// 10 rooms of 6, each 3 + 3 on two nodes: the layout's share of
+	// clients and rooms on each node (18, 21, 21 clients; 6, 7, 7 rooms).
+	clients := make([]int, 3)
+	for g := 0; g < 60; g++ {
+		clients[layout.NodeOf(g, 6, 3)]++
+	}
+	rooms := layout.NodeRooms(60, 6, 3)
+	for i, n := range ir.Nodes {
+		if n.Clients != clients[i] || n.Rooms != rooms[i] || n.RSSJoinedKB == 0 || n.OpenFiles < clients[i] {
+			t.Errorf("idle: %s holds %d clients in %d rooms (want %d in %d), RSS %d KiB, %d open files", n.Name, n.Clients, n.Rooms, clients[i], rooms[i], n.RSSJoinedKB, n.OpenFiles)
 		}
 	}
 	if ir.WorkerOpenFiles < 30 {

@@ -8,6 +8,7 @@ package orchestrate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redrtc/redrtc/bench/internal/ipc"
@@ -27,12 +28,23 @@ type clusterRun struct {
 }
 
 // start starts a cluster sized for n clients: each node gets --clients for
-// its share, and --rooms for every room, since every room may have a
-// member on every node.
+// its share, and --rooms for the rooms with a member on it (layout: each
+// room is on two nodes), the most any node has, plus some slack.
 func (c clusterRun) start(ctx context.Context, n int) (*target.Cluster, error) {
 	perNode := (n + c.nodes - 1) / c.nodes
-	rooms := min(limits.ProtocolMaxRooms, (c.joinersFor(n)+c.cfg.RoomSize-1)/c.cfg.RoomSize+64)
+	rooms := min(limits.ProtocolMaxRooms, slices.Max(layout.NodeRooms(c.joinersFor(n), c.cfg.RoomSize, c.nodes))+64)
 	return target.StartCluster(ctx, c.k, c.natsBin, c.nodes, c.clientsFor(perNode), rooms, c.logDir)
+}
+
+// joinersFor is how many of n clients can be in rooms with no node over
+// --rooms' maximum (the single-server bench's joinersFor counts every
+// room; a node counts only the rooms with a member on it).
+func (c clusterRun) joinersFor(n int) int {
+	return clusterJoiners(n, c.cfg.RoomSize, c.nodes)
+}
+
+func clusterJoiners(n, roomSize, nodes int) int {
+	return layout.Joiners(n, roomSize, nodes, limits.ProtocolMaxRooms)
 }
 
 // connectAndJoin brings n clients into their rooms through the nodes of cl.

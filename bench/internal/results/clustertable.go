@@ -19,10 +19,10 @@ func writeClusterMarkdown(w io.Writer, res *Results) {
 	fmt.Fprintf(w, "Machine: %s, %d cores, %d MiB, %s, %s. Open files: %d per process (hard), so a node holds at most %s clients. Ceiling: %s clients (%s).\n\n",
 		m.CPU, m.Cores, m.MemoryMB, m.Kernel, m.GoVersion, res.Limits.NoFileHard, numfmt.Commas(res.Limits.ServerMax), numfmt.Commas(res.Limits.Ceiling), res.Limits.CeilingBy)
 	fmt.Fprintf(w, "Cluster: %d RedRTC node(s) and one nats-server (%s, JetStream on), all on loopback, started fresh for every scenario. "+
-		"Clients reach the nodes as through a round-robin balancer (client g on node g mod %d); rooms of %d are consecutive clients, so every room has members on %d node(s). "+
+		"Clients are spread evenly over the nodes, as by a round-robin balancer, and every room of %d takes its members from %s (%s); the pairs of nodes come in turn, so every node shares rooms with every other and holds about %s of the rooms. "+
 		"Relay: %v measured after %v warm-up, at %s msgs/s then as fast as %s messages in flight allow, once with only same-node pairs of room-mates sending and once with only cross-node pairs; "+
 		"server CPU is every node's and nats-server's utime+stime together, and each is also shown alone.\n\n",
-		cl.Nodes, orDash(cl.NATSVersion), cl.Nodes, c.RoomSize, min(cl.Nodes, c.RoomSize), c.Duration, c.Warmup, fmtNum(c.Rate, 0), numfmt.Commas(c.Window))
+		cl.Nodes, orDash(cl.NATSVersion), c.RoomSize, roomNodesText(cl.Nodes), roomSplitText(cl.Nodes, c.RoomSize), roomShareText(cl.Nodes), c.Duration, c.Warmup, fmtNum(c.Rate, 0), numfmt.Commas(c.Window))
 	for _, k := range res.Servers {
 		args := ""
 		if len(k.Extra) > 0 {
@@ -48,6 +48,29 @@ func writeClusterMarkdown(w io.Writer, res *Results) {
 		fmt.Fprintf(w, "\nNote: %s\n", n)
 	}
 	writeClusterProblems(w, cl)
+}
+
+// roomNodesText, roomSplitText and roomShareText describe the layout
+// (internal/layout) of rooms of size over nodes nodes.
+func roomNodesText(nodes int) string {
+	if nodes < 2 {
+		return "the one node"
+	}
+	return "two nodes"
+}
+
+func roomSplitText(nodes, size int) string {
+	if nodes < 2 {
+		return fmt.Sprintf("all %d on it", size)
+	}
+	return fmt.Sprintf("%d + %d, alternating", (size+1)/2, size/2)
+}
+
+func roomShareText(nodes int) string {
+	if nodes <= 2 {
+		return "all"
+	}
+	return fmt.Sprintf("2/%d", nodes)
 }
 
 func orDash(s string) string {

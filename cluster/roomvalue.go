@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -35,12 +36,16 @@ func roomOfKey(key string) (string, error) {
 	return string(b), nil
 }
 
+// encode writes v as JSON, the name's bytes as its creator sent them
+// (json.Marshal would escape <, > and & in it).
 func (v roomValue) encode() []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		panic(fmt.Sprintf("encoding a room: %v", err)) // only valid JSON goes in
 	}
-	return b
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 func decodeRoom(b []byte) (roomValue, error) {

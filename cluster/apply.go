@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -181,11 +180,7 @@ func (n *Node) apply(u update) {
 		}
 		return
 	}
-	var name string
-	if len(u.value.Name) > 0 {
-		name = string(json.RawMessage(u.value.Name))
-	}
-	res := n.rooms.Apply(u.room, name, u.rev, list, n.claim(u.room), n.ann)
+	res := n.rooms.Apply(u.room, string(u.value.Name), u.rev, list, n.claim(u.room), n.ann)
 	n.proxies.release(list)
 	if res.Stale {
 		return

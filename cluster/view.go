@@ -89,19 +89,6 @@ func (v *view) nodeOf(id proto.ClientID) string {
 	return ""
 }
 
-// nodes returns every node with a member in a room.
-func (v *view) nodes() map[string]bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	nodes := make(map[string]bool)
-	for _, r := range v.rooms {
-		for _, m := range r.members {
-			nodes[m.Node] = true
-		}
-	}
-	return nodes
-}
-
 // proxyShards spreads the table of proxies over locks, as registry's
 // tables do: every relay to a member on another node looks one up.
 const proxyShards = 16

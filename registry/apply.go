@@ -115,10 +115,8 @@ func (r *Room) apply(name string, rev uint64, list []Listed, claim func(*Client)
 	var next [RoomCapacity]*Client
 	n := 0
 	var joiners []*Client
-	listed := make(map[*Client]bool, len(list))
 	for _, l := range list {
 		c := l.Client
-		listed[c] = true
 		if l.Local && c.room.Load() != r {
 			switch claim(c) {
 			case Joining:
@@ -136,7 +134,7 @@ func (r *Room) apply(name string, rev uint64, list []Listed, claim func(*Client)
 	}
 	// The node's own members the list left out stay, while seats remain.
 	for _, c := range r.members[:r.n] {
-		if listed[c] || c.room.Load() != r {
+		if isListed(list, c) || c.room.Load() != r {
 			continue
 		}
 		if c.IsRemote() {
@@ -186,6 +184,15 @@ func (r *Room) apply(name string, rev uint64, list []Listed, claim func(*Client)
 	// A joiner first in the list found the room empty: it created it.
 	a.Applied(r, joiners, len(joiners) > 0 && r.members[0] == joiners[0])
 	return res, false
+}
+
+func isListed(list []Listed, c *Client) bool {
+	for _, l := range list {
+		if l.Client == c {
+			return true
+		}
+	}
+	return false
 }
 
 func hasLocal(list []Listed) bool {
